@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * bt86 user API: the ioctls of /dev/bt86, of a VM file descriptor and of a
+ * vCPU file descriptor.  The kernel module and the launcher both include this
+ * header; it is the only contract between them.
+ *
+ * The shape follows KVM (Documentation/virt/kvm/api.rst): /dev/bt86 creates
+ * VMs, a VM fd registers guest memory and creates vCPUs, a vCPU fd runs the
+ * guest and exposes a shared bt86_run page through mmap().  Every address and
+ * register here is the guest's: a 32-bit x86 protected-mode CPU.
+ *
+ * docs/ioctl-api.md lists each call with its errors.
+ */
+#ifndef _UAPI_BT86_H
+#define _UAPI_BT86_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define BT86_API_VERSION	1
+
+#define BT86IO			0xB8
+
+/* Limits a launcher can rely on. */
+#define BT86_MAX_MEMORY_SLOTS	32
+#define BT86_MAX_VCPUS		1
+#define BT86_MAX_GUEST_PHYS	0x100000000ULL	/* 4 GiB of guest-physical space */
+
+/* --- ioctls of /dev/bt86 ------------------------------------------------ */
+
+/* Returns BT86_API_VERSION. */
+#define BT86_GET_API_VERSION	_IO(BT86IO, 0x00)
+/* arg: one of BT86_MODE_*; returns a new VM fd. */
+#define BT86_CREATE_VM		_IO(BT86IO, 0x01)
+/* Returns the size to mmap() on a vCPU fd (the bt86_run area). */
+#define BT86_GET_VCPU_MMAP_SIZE	_IO(BT86IO, 0x02)
+
+/* How guest ring 0 runs. */
+#define BT86_MODE_BT		0	/* binary translation (the default) */
+#define BT86_MODE_TAE		1	/* trap-and-emulate only (teaching) */
+
+/* --- ioctls of a VM fd -------------------------------------------------- */
+
+/*
+ * Map memory_size bytes of the caller's memory at userspace_addr into guest
+ * physical space at guest_phys_addr.  The pages are pinned until the slot is
+ * deleted (memory_size == 0) or the VM is closed.  All three values must be
+ * page aligned; slots may not overlap.
+ */
+struct bt86_memory_region {
+	__u32 slot;
+	__u32 flags;		/* must be 0 */
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+};
+
+#define BT86_SET_MEMORY_REGION	_IOW(BT86IO, 0x10, struct bt86_memory_region)
+/* arg: vCPU id (0 .. BT86_MAX_VCPUS-1); returns a new vCPU fd. */
+#define BT86_CREATE_VCPU	_IO(BT86IO, 0x11)
+
+/* --- ioctls of a vCPU fd ------------------------------------------------ */
+
+/* General registers of the 32-bit guest. */
+struct bt86_regs {
+	__u32 eax, ecx, edx, ebx;
+	__u32 esp, ebp, esi, edi;
+	__u32 eip, eflags;
+};
+
+/*
+ * A segment register with its hidden (descriptor cache) part.  limit is the
+ * byte-granular limit, as KVM has it: with g = 1 its low 12 bits are all ones.
+ */
+struct bt86_segment {
+	__u32 base;
+	__u32 limit;
+	__u16 selector;
+	__u8 type;		/* descriptor type field, bits 3:0 */
+	__u8 s;			/* 1: code/data, 0: system */
+	__u8 dpl;
+	__u8 present;
+	__u8 db;
+	__u8 g;
+	__u8 avl;
+	__u8 unusable;		/* null selector loaded */
+	__u8 padding[2];
+};
+
+struct bt86_dtable {
+	__u32 base;
+	__u16 limit;
+	__u16 padding;
+};
+
+/* Segment and system state of the 32-bit guest. */
+struct bt86_sregs {
+	struct bt86_segment cs, ds, es, fs, gs, ss;
+	struct bt86_segment tr, ldt;
+	struct bt86_dtable gdt, idt;
+	__u32 cr0, cr2, cr3, cr4;
+	__u64 efer;		/* only EFER.NXE is meaningful (PAE guests) */
+};
+
+/* A device interrupt for the guest: the vector its PIC delivered. */
+struct bt86_interrupt {
+	__u32 vector;
+};
+
+#define BT86_RUN		_IO(BT86IO, 0x20)
+#define BT86_GET_REGS		_IOR(BT86IO, 0x21, struct bt86_regs)
+#define BT86_SET_REGS		_IOW(BT86IO, 0x22, struct bt86_regs)
+#define BT86_GET_SREGS		_IOR(BT86IO, 0x23, struct bt86_sregs)
+#define BT86_SET_SREGS		_IOW(BT86IO, 0x24, struct bt86_sregs)
+#define BT86_INTERRUPT		_IOW(BT86IO, 0x25, struct bt86_interrupt)
+
+/* --- the shared run area (mmap of a vCPU fd) ---------------------------- */
+
+#define BT86_EXIT_UNKNOWN	0
+#define BT86_EXIT_IO		1	/* port I/O for the launcher */
+#define BT86_EXIT_HLT		2	/* guest executed HLT */
+#define BT86_EXIT_SHUTDOWN	3	/* triple fault */
+#define BT86_EXIT_INTR		4	/* a signal or immediate_exit */
+#define BT86_EXIT_MMIO		5	/* access to guest-physical non-RAM */
+#define BT86_EXIT_INTERNAL_ERROR 6	/* monitor bug; see internal */
+
+#define BT86_EXIT_IO_IN		0
+#define BT86_EXIT_IO_OUT	1
+
+struct bt86_run {
+	/* in: written by the launcher */
+	__u8 request_interrupt_window;
+	__u8 immediate_exit;
+	__u8 padding1[6];
+
+	/* out: written by the module */
+	__u32 exit_reason;
+	__u8 ready_for_interrupt_injection;
+	__u8 if_flag;
+	__u8 padding2[2];
+
+	union {
+		/* BT86_EXIT_IO: data lives at (char *)run + data_offset */
+		struct {
+			__u8 direction;
+			__u8 size;	/* 1, 2 or 4 */
+			__u16 port;
+			__u32 count;
+			__u64 data_offset;
+		} io;
+		/* BT86_EXIT_MMIO */
+		struct {
+			__u64 phys_addr;
+			__u8 data[8];
+			__u32 len;
+			__u8 is_write;
+			__u8 padding[3];
+		} mmio;
+		/* BT86_EXIT_INTERNAL_ERROR */
+		struct {
+			__u32 suberror;
+			__u32 ndata;
+			__u64 data[16];
+		} internal;
+		char padding[256];
+	};
+};
+
+#endif /* _UAPI_BT86_H */
