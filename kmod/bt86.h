@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bt86.ko private header: the objects of the module and the functions one
+ * file offers the others, grouped by the file that defines them.
+ *
+ * Objects and who owns them:
+ *   struct bt86_vm       one per BT86_CREATE_VM; refcounted (kref).  The VM
+ *                        fd holds one reference, every vCPU fd another; it
+ *                        is destroyed when the last of those fds closes.
+ *   struct bt86_memslot  guest-physical -> pinned host pages; owned by the VM.
+ *   struct bt86_vcpu     owned by the VM (freed with it, as in KVM); its fd
+ *                        only holds a VM reference.
+ */
+#ifndef BT86_PRIV_H
+#define BT86_PRIV_H
+
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#include "uapi/bt86.h"
+
+/*
+ * The run area a vCPU fd maps: page 0 holds struct bt86_run, page 1 the data
+ * of port I/O exits (run->io.data_offset points there).
+ */
+#define BT86_RUN_PAGES		2
+#define BT86_RUN_IO_DATA_OFFSET PAGE_SIZE
+
+/* No vector is pending in bt86_vcpu.pending_vector. */
+#define BT86_NO_VECTOR (-1)
+
+struct bt86_memslot {
+	u64 gfn;	      /* first guest frame */
+	unsigned long npages; /* 0: the slot is empty */
+	unsigned long userspace_addr;
+	struct page **pages; /* npages pinned pages */
+};
+
+struct bt86_vcpu {
+	struct bt86_vm *vm;
+	unsigned int id;
+	struct mutex mutex; /* serializes this vCPU's ioctls */
+	struct page *run_pages[BT86_RUN_PAGES];
+	struct bt86_run *run; /* page_address(run_pages[0]) */
+
+	/* Guest state, as userland last set it (the monitor owns it later). */
+	struct bt86_regs regs;
+	struct bt86_sregs sregs;
+	int pending_vector; /* BT86_NO_VECTOR or 0..255 */
+};
+
+struct bt86_vm {
+	struct kref ref;
+	struct mm_struct *mm; /* creator's mm, held with mmgrab() */
+	unsigned int mode;    /* BT86_MODE_BT or BT86_MODE_TAE */
+	struct mutex lock;    /* guards memslots[] and vcpus[] */
+	struct bt86_memslot memslots[BT86_MAX_MEMORY_SLOTS];
+	struct bt86_vcpu *vcpus[BT86_MAX_VCPUS];
+};
+
+/* main.c: module-wide counters, shown in /sys/class/misc/bt86/ */
+extern atomic_long_t bt86_live_vms;
+extern atomic_long_t bt86_pinned_pages;
+
+/* vm.c */
+int bt86_vm_create(unsigned long mode);
+void bt86_vm_get(struct bt86_vm *vm);
+void bt86_vm_put(struct bt86_vm *vm);
+bool bt86_vm_is_caller_mm(const struct bt86_vm *vm);
+
+/* memory.c (callers hold vm->lock) */
+int bt86_set_memory_region(struct bt86_vm *vm,
+			   const struct bt86_memory_region *mr);
+void bt86_memslots_release(struct bt86_vm *vm);
+struct page *bt86_gfn_to_page(struct bt86_vm *vm, u64 gfn);
+
+/* vcpu.c (callers hold vm->lock) */
+int bt86_vcpu_create(struct bt86_vm *vm, unsigned long id);
+void bt86_vcpu_free(struct bt86_vcpu *vcpu);
+unsigned long bt86_vcpu_mmap_size(void);
+
+/* state.c */
+void bt86_reset_state(struct bt86_regs *regs, struct bt86_sregs *sregs);
+int bt86_check_regs(const struct bt86_regs *regs);
+int bt86_check_sregs(const struct bt86_sregs *sregs);
+
+#endif /* BT86_PRIV_H */
