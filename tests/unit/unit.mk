@@ -1,0 +1,26 @@
+# Unit tests of the launcher's devices, loaders and options: one
+# kselftest-harness program per topic, tests/unit/test-*.c, built statically
+# into $(O)/tests/unit/ (nothing else goes there: the runner executes every
+# file in it) and linked against the launcher's library.
+
+UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
+UNIT_BINS	:= $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRCS))
+UNIT_OBJDIR	:= $(O)/tests/unit-obj
+UNIT_OBJS	:= $(patsubst tests/unit/%.c,$(UNIT_OBJDIR)/%.o,$(UNIT_SRCS))
+# The harness's ASSERT_EQ(1, unsigned_value) compares int with unsigned.
+UNIT_CFLAGS	:= $(HOST_CFLAGS) -Wno-sign-compare -Iuserland -I$(KSELFTEST_INC)
+
+.PHONY: unit-tests
+.SECONDARY: $(UNIT_OBJS)
+tests: unit-tests
+unit-tests: $(UNIT_BINS)
+
+$(O)/tests/unit/%: $(UNIT_OBJDIR)/%.o $(USERLAND_LIB)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(HOST_LDFLAGS)
+
+$(UNIT_OBJDIR)/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(UNIT_OBJS:.o=.d)

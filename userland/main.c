@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bt86: the launcher.  "bt86 run" builds a PC around a 32-bit guest and runs
+ * it on the bt86 module (--accel bt or tae) or on KVM (--accel kvm).
+ * This file only dispatches commands; see vm.c for the machine.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "options.h"
+#include "util.h"
+#include "vm.h"
+
+#ifndef BT86_VERSION
+#define BT86_VERSION "unknown"
+#endif
+
+static const char usage[] =
+	"usage: bt86 COMMAND [options]\n"
+	"\n"
+	"bt86 is a software-only x86 virtual machine monitor.\n"
+	"\n"
+	"commands:\n"
+	"  run         run a guest (bt86 run --help for its options)\n"
+	"  --help      this text\n"
+	"  --version   the launcher's version\n";
+
+static void on_kick(int sig)
+{
+	/* Only here to interrupt the backend's run ioctl. */
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP are blocked in every thread and read by the I/O
+ * thread from a signalfd, so that every stop goes through the same exit
+ * path (terminal restored, statistics printed).  SIGUSR1 kicks the vCPU.
+ */
+static void setup_signals(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_kick;
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* The I/O thread must not take the kick signal meant for the vCPU. */
+static void block_kick_in_new_threads(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	char err[OPTIONS_ERR_LEN];
+	struct run_options opts;
+	struct vm vm;
+	sigset_t old;
+	int status = EXIT_LAUNCHER;
+
+	switch (options__parse_run(argc, argv, &opts, err)) {
+	case OPTIONS_HELP:
+		fputs(options__run_usage, stdout);
+		return 0;
+	case OPTIONS_ERROR:
+		pr_msg("%s", err);
+		return EXIT_LAUNCHER;
+	case OPTIONS_OK:
+		break;
+	}
+	setup_signals();
+	if (vm__init(&vm, &opts))
+		goto out;
+	block_kick_in_new_threads(&old);
+	if (vm__boot(&vm)) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto out;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	status = vm__run(&vm);
+	if (opts.stats)
+		stats__print(&vm, stderr);
+out:
+	vm__exit(&vm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_LAUNCHER;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("bt86 %s\n", BT86_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	pr_msg("unknown command '%s' (see bt86 --help)", argv[1]);
+	return EXIT_LAUNCHER;
+}

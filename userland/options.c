@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Parsing "bt86 run" options: "--opt value" and "--opt=value" forms, each
+ * error as one line naming the option.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+const char options__run_usage[] =
+	"usage: bt86 run --kernel FILE [options]\n"
+	"\n"
+	"Run a 32-bit x86 guest.  Its serial console (COM1) is this terminal;\n"
+	"press Ctrl-A x to quit, Ctrl-A Ctrl-A to send Ctrl-A.\n"
+	"\n"
+	"  --kernel FILE     the guest: a multiboot ELF kernel\n"
+	"  --initrd FILE     a multiboot module (an initrd for the kernel)\n"
+	"  --append STRING   the kernel command line\n"
+	"  --mem SIZE        guest RAM, bytes or with K/M/G suffix\n"
+	"                    (default 64M; 2M to 3G)\n"
+	"  --accel ENGINE    bt (binary translation, the default), tae\n"
+	"                    (trap-and-emulate) or kvm (hardware)\n"
+	"  --stats           print run statistics on exit\n"
+	"  --testdev         add QEMU's pc-testdev ports (0xe0, 0xe8)\n"
+	"  --help            this text\n"
+	"\n"
+	"Exit status: the guest's debug-exit value v as (v << 1 | 1) & 0xff,\n"
+	"0 after a clean shutdown (HLT with interrupts off, or a reset),\n"
+	"2 for a launcher error, 4 when the guest crashed, 128+N on signal N.\n";
+
+static void __attribute__((format(printf, 2, 3)))
+set_err(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, OPTIONS_ERR_LEN, fmt, ap);
+	va_end(ap);
+}
+
+int options__parse_mem(const char *s, uint64_t *bytes, char *err)
+{
+	unsigned long long n, shift = 0;
+	char *end;
+
+	if (!isdigit((unsigned char)*s)) {
+		set_err(err, "--mem: '%s' is not a size (e.g. 64M, 1G)", s);
+		return -1;
+	}
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	}
+	if (errno || *end || n > (~0ULL >> shift)) {
+		set_err(err, "--mem: '%s' is not a size (e.g. 64M, 1G)", s);
+		return -1;
+	}
+	n <<= shift;
+	if (n < OPTIONS_MEM_MIN || n > OPTIONS_MEM_MAX) {
+		set_err(err, "--mem: %s is %s (guest RAM must be 2M to 3G)", s,
+			n < OPTIONS_MEM_MIN ? "too little" : "too much");
+		return -1;
+	}
+	*bytes = (n + 4095) & ~4095ULL;
+	return 0;
+}
+
+const char *options__accel_name(enum accel accel)
+{
+	switch (accel) {
+	case ACCEL_KVM:
+		return "kvm";
+	case ACCEL_TAE:
+		return "tae";
+	default:
+		return "bt";
+	}
+}
+
+static int parse_accel(const char *s, enum accel *accel, char *err)
+{
+	if (!strcmp(s, "bt"))
+		*accel = ACCEL_BT;
+	else if (!strcmp(s, "tae"))
+		*accel = ACCEL_TAE;
+	else if (!strcmp(s, "kvm"))
+		*accel = ACCEL_KVM;
+	else {
+		set_err(err, "--accel: unknown engine '%s' (bt, tae or kvm)",
+			s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Options that take a value. */
+static const char *const valued[] = {
+	"--kernel", "--initrd", "--append", "--mem", "--accel",
+};
+
+static int takes_value(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (!strcmp(name, valued[i]))
+			return 1;
+	return 0;
+}
+
+static int apply(struct run_options *o, const char *name, const char *val,
+		 char *err)
+{
+	if (!strcmp(name, "--kernel"))
+		o->kernel = val;
+	else if (!strcmp(name, "--initrd"))
+		o->initrd = val;
+	else if (!strcmp(name, "--append"))
+		o->append = val;
+	else if (!strcmp(name, "--mem"))
+		return options__parse_mem(val, &o->mem, err);
+	else if (!strcmp(name, "--accel"))
+		return parse_accel(val, &o->accel, err);
+	else if (!strcmp(name, "--stats"))
+		o->stats = true;
+	else if (!strcmp(name, "--testdev"))
+		o->testdev = true;
+	return 0;
+}
+
+enum options_result options__parse_run(int argc, char **argv,
+				       struct run_options *o, char *err)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->mem = OPTIONS_MEM_DEFAULT;
+	o->accel = ACCEL_BT;
+	for (i = 1; i < argc; i++) {
+		char name[32];
+		const char *arg = argv[i], *eq = strchr(arg, '='), *val = NULL;
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
+			return OPTIONS_HELP;
+		if (len >= sizeof(name) || strncmp(arg, "--", 2)) {
+			set_err(err,
+				"run: unexpected argument '%s' (see bt86 run --help)",
+				arg);
+			return OPTIONS_ERROR;
+		}
+		memcpy(name, arg, len);
+		name[len] = 0;
+		if (strcmp(name, "--stats") && strcmp(name, "--testdev") &&
+		    !takes_value(name)) {
+			set_err(err,
+				"run: unknown option '%s' (see bt86 run --help)",
+				name);
+			return OPTIONS_ERROR;
+		}
+		if (takes_value(name)) {
+			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val) {
+				set_err(err, "%s needs a value", name);
+				return OPTIONS_ERROR;
+			}
+		} else if (eq) {
+			set_err(err, "%s takes no value", name);
+			return OPTIONS_ERROR;
+		}
+		if (apply(o, name, val, err))
+			return OPTIONS_ERROR;
+	}
+	if (!o->kernel) {
+		set_err(err,
+			"run: --kernel FILE is required (see bt86 run --help)");
+		return OPTIONS_ERROR;
+	}
+	return OPTIONS_OK;
+}

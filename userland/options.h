@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The command line of "bt86 run", parsed into a struct so that main.c stays
+ * a dispatcher and the parsing can be unit tested.
+ */
+#ifndef BT86_OPTIONS_H
+#define BT86_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OPTIONS_ERR_LEN	    256
+#define OPTIONS_MEM_DEFAULT (64ULL << 20)
+#define OPTIONS_MEM_MIN	    (2ULL << 20)
+#define OPTIONS_MEM_MAX	    (3ULL << 30) /* below the PCI hole */
+
+enum accel {
+	ACCEL_BT,  /* the bt86 module, binary translation */
+	ACCEL_TAE, /* the bt86 module, trap-and-emulate */
+	ACCEL_KVM,
+};
+
+struct run_options {
+	const char *kernel;
+	const char *initrd;
+	const char *append;
+	uint64_t mem;
+	enum accel accel;
+	bool stats;
+	bool testdev;
+};
+
+enum options_result {
+	OPTIONS_OK,
+	OPTIONS_HELP,  /* --help: print the usage, exit 0 */
+	OPTIONS_ERROR, /* err holds one line */
+};
+
+/* argv[0] is "run"; the options follow. */
+enum options_result options__parse_run(int argc, char **argv,
+				       struct run_options *opts, char *err);
+
+/*
+ * A memory size: bytes, or a number with a K, M or G suffix (powers of
+ * 1024), rounded up to whole 4 KiB pages and between the limits above.
+ */
+int options__parse_mem(const char *s, uint64_t *bytes, char *err);
+
+const char *options__accel_name(enum accel accel);
+
+extern const char options__run_usage[];
+
+#endif

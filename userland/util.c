@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Launcher messages: one line each on stderr, prefixed "bt86: ". */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "util.h"
+
+void pr_msg(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One fprintf so that the line is written in one piece. */
+	fprintf(stderr, "bt86: %s\n", line);
+}
