@@ -207,6 +207,9 @@ static void bt86__translate_exit(struct bt86_backend *k, struct vcpu_exit *e)
 	case BT86_EXIT_INTR:
 		e->reason = EXIT_INTR;
 		break;
+	case BT86_EXIT_IRQ_WINDOW:
+		e->reason = EXIT_IRQ_WINDOW;
+		break;
 	case BT86_EXIT_INTERNAL_ERROR:
 		e->reason = EXIT_INTERNAL_ERROR;
 		e->code = run->internal.suberror;

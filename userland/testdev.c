@@ -5,9 +5,10 @@
  * pc-testdev" and under bt86 --testdev.
  *
  * Ports 0xe0-0xe3 and 0xe8-0xeb each hold one 32-bit register, byte k at
- * port base + k.  A write of size s at base + k replaces bytes k..k+s-1 (bytes
- * past the register are dropped); a read returns them, zero past the end.
- * The guest uses them to check that IN and OUT of every size and alignment
+ * port base + k.  A write of size s at base + k replaces bytes k..k+s-1; a
+ * read returns them.  As in QEMU, an access must be naturally aligned
+ * (k a multiple of s): a misaligned write is dropped and a misaligned read
+ * returns 0.  The guest uses them to check that IN and OUT of every size
  * reach the launcher intact.
  */
 #include <string.h>
@@ -28,7 +29,9 @@ void testdev__io(void *dev, uint16_t port, int size, bool is_write,
 
 	if (!is_write)
 		*data = 0;
-	for (i = 0; i < size && lane + i < 4; i++) {
+	if (lane % size)
+		return;
+	for (i = 0; i < size; i++) {
 		int shift = 8 * (lane + i);
 
 		if (is_write) {

@@ -123,6 +123,8 @@ struct bt86_interrupt {
 #define BT86_EXIT_INTR		4	/* a signal or immediate_exit */
 #define BT86_EXIT_MMIO		5	/* access to guest-physical non-RAM */
 #define BT86_EXIT_INTERNAL_ERROR 6	/* monitor bug; see internal */
+#define BT86_EXIT_IRQ_WINDOW	7	/* the guest can take an interrupt now
+					 * (after request_interrupt_window) */
 
 #define BT86_EXIT_IO_IN		0
 #define BT86_EXIT_IO_OUT	1

@@ -54,6 +54,13 @@ static void test_testdev(void)
 	ok(inl(TESTDEV_IOPORT) == 0x9a34abcd && inb(TESTDEV_IOPORT + 1) == 0xab,
 	   "testdev byte lanes");
 
+	/* pc-testdev refuses misaligned accesses: writes vanish, reads give 0. */
+	outl(TESTDEV_IOPORT, 0x11223344);
+	outw(TESTDEV_IOPORT + 1, 0xbeef);
+	ok(inl(TESTDEV_IOPORT) == 0x11223344 && inw(TESTDEV_IOPORT + 1) == 0 &&
+		   inl(TESTDEV_IOPORT + 2) == 0,
+	   "testdev ignores misaligned accesses");
+
 	outl(TESTDEV_IOPORT_BYTE, 0xdeadbeef);
 	ok(inl(TESTDEV_IOPORT_BYTE) == 0xdeadbeef &&
 		   inb(TESTDEV_IOPORT_BYTE + 2) == 0xad &&
@@ -125,7 +132,7 @@ static void test_pc_devices(void)
 
 int main(void)
 {
-	ktap_plan(14);
+	ktap_plan(15);
 	test_testdev();
 	test_pc_devices();
 	ktap_finish();
