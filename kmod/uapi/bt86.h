@@ -17,27 +17,27 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define BT86_API_VERSION	1
+#define BT86_API_VERSION 1
 
-#define BT86IO			0xB8
+#define BT86IO 0xB8
 
 /* Limits a launcher can rely on. */
-#define BT86_MAX_MEMORY_SLOTS	32
-#define BT86_MAX_VCPUS		1
-#define BT86_MAX_GUEST_PHYS	0x100000000ULL	/* 4 GiB of guest-physical space */
+#define BT86_MAX_MEMORY_SLOTS 32
+#define BT86_MAX_VCPUS	      1
+#define BT86_MAX_GUEST_PHYS   0x100000000ULL /* 4 GiB of guest-physical space */
 
 /* --- ioctls of /dev/bt86 ------------------------------------------------ */
 
 /* Returns BT86_API_VERSION. */
-#define BT86_GET_API_VERSION	_IO(BT86IO, 0x00)
+#define BT86_GET_API_VERSION _IO(BT86IO, 0x00)
 /* arg: one of BT86_MODE_*; returns a new VM fd. */
-#define BT86_CREATE_VM		_IO(BT86IO, 0x01)
+#define BT86_CREATE_VM _IO(BT86IO, 0x01)
 /* Returns the size to mmap() on a vCPU fd (the bt86_run area). */
-#define BT86_GET_VCPU_MMAP_SIZE	_IO(BT86IO, 0x02)
+#define BT86_GET_VCPU_MMAP_SIZE _IO(BT86IO, 0x02)
 
 /* How guest ring 0 runs. */
-#define BT86_MODE_BT		0	/* binary translation (the default) */
-#define BT86_MODE_TAE		1	/* trap-and-emulate only (teaching) */
+#define BT86_MODE_BT  0 /* binary translation (the default) */
+#define BT86_MODE_TAE 1 /* trap-and-emulate only (teaching) */
 
 /* --- ioctls of a VM fd -------------------------------------------------- */
 
@@ -49,15 +49,15 @@
  */
 struct bt86_memory_region {
 	__u32 slot;
-	__u32 flags;		/* must be 0 */
+	__u32 flags; /* must be 0 */
 	__u64 guest_phys_addr;
 	__u64 memory_size;
 	__u64 userspace_addr;
 };
 
-#define BT86_SET_MEMORY_REGION	_IOW(BT86IO, 0x10, struct bt86_memory_region)
+#define BT86_SET_MEMORY_REGION _IOW(BT86IO, 0x10, struct bt86_memory_region)
 /* arg: vCPU id (0 .. BT86_MAX_VCPUS-1); returns a new vCPU fd. */
-#define BT86_CREATE_VCPU	_IO(BT86IO, 0x11)
+#define BT86_CREATE_VCPU _IO(BT86IO, 0x11)
 
 /* --- ioctls of a vCPU fd ------------------------------------------------ */
 
@@ -76,14 +76,14 @@ struct bt86_segment {
 	__u32 base;
 	__u32 limit;
 	__u16 selector;
-	__u8 type;		/* descriptor type field, bits 3:0 */
-	__u8 s;			/* 1: code/data, 0: system */
+	__u8 type; /* descriptor type field, bits 3:0 */
+	__u8 s;	   /* 1: code/data, 0: system */
 	__u8 dpl;
 	__u8 present;
 	__u8 db;
 	__u8 g;
 	__u8 avl;
-	__u8 unusable;		/* null selector loaded */
+	__u8 unusable; /* null selector loaded */
 	__u8 padding[2];
 };
 
@@ -99,7 +99,7 @@ struct bt86_sregs {
 	struct bt86_segment tr, ldt;
 	struct bt86_dtable gdt, idt;
 	__u32 cr0, cr2, cr3, cr4;
-	__u64 efer;		/* only EFER.NXE is meaningful (PAE guests) */
+	__u64 efer; /* only EFER.NXE is meaningful (PAE guests) */
 };
 
 /* A device interrupt for the guest: the vector its PIC delivered. */
@@ -107,27 +107,27 @@ struct bt86_interrupt {
 	__u32 vector;
 };
 
-#define BT86_RUN		_IO(BT86IO, 0x20)
-#define BT86_GET_REGS		_IOR(BT86IO, 0x21, struct bt86_regs)
-#define BT86_SET_REGS		_IOW(BT86IO, 0x22, struct bt86_regs)
-#define BT86_GET_SREGS		_IOR(BT86IO, 0x23, struct bt86_sregs)
-#define BT86_SET_SREGS		_IOW(BT86IO, 0x24, struct bt86_sregs)
-#define BT86_INTERRUPT		_IOW(BT86IO, 0x25, struct bt86_interrupt)
+#define BT86_RUN       _IO(BT86IO, 0x20)
+#define BT86_GET_REGS  _IOR(BT86IO, 0x21, struct bt86_regs)
+#define BT86_SET_REGS  _IOW(BT86IO, 0x22, struct bt86_regs)
+#define BT86_GET_SREGS _IOR(BT86IO, 0x23, struct bt86_sregs)
+#define BT86_SET_SREGS _IOW(BT86IO, 0x24, struct bt86_sregs)
+#define BT86_INTERRUPT _IOW(BT86IO, 0x25, struct bt86_interrupt)
 
 /* --- the shared run area (mmap of a vCPU fd) ---------------------------- */
 
-#define BT86_EXIT_UNKNOWN	0
-#define BT86_EXIT_IO		1	/* port I/O for the launcher */
-#define BT86_EXIT_HLT		2	/* guest executed HLT */
-#define BT86_EXIT_SHUTDOWN	3	/* triple fault */
-#define BT86_EXIT_INTR		4	/* a signal or immediate_exit */
-#define BT86_EXIT_MMIO		5	/* access to guest-physical non-RAM */
-#define BT86_EXIT_INTERNAL_ERROR 6	/* monitor bug; see internal */
-#define BT86_EXIT_IRQ_WINDOW	7	/* the guest can take an interrupt now
-					 * (after request_interrupt_window) */
+#define BT86_EXIT_UNKNOWN	 0
+#define BT86_EXIT_IO		 1 /* port I/O for the launcher */
+#define BT86_EXIT_HLT		 2 /* guest executed HLT */
+#define BT86_EXIT_SHUTDOWN	 3 /* triple fault */
+#define BT86_EXIT_INTR		 4 /* a signal or immediate_exit */
+#define BT86_EXIT_MMIO		 5 /* access to guest-physical non-RAM */
+#define BT86_EXIT_INTERNAL_ERROR 6 /* monitor bug; see internal */
+/* After request_interrupt_window: the guest can take an interrupt now. */
+#define BT86_EXIT_IRQ_WINDOW 7
 
-#define BT86_EXIT_IO_IN		0
-#define BT86_EXIT_IO_OUT	1
+#define BT86_EXIT_IO_IN	 0
+#define BT86_EXIT_IO_OUT 1
 
 struct bt86_run {
 	/* in: written by the launcher */
@@ -145,7 +145,7 @@ struct bt86_run {
 		/* BT86_EXIT_IO: data lives at (char *)run + data_offset */
 		struct {
 			__u8 direction;
-			__u8 size;	/* 1, 2 or 4 */
+			__u8 size; /* 1, 2 or 4 */
 			__u16 port;
 			__u32 count;
 			__u64 data_offset;

@@ -19,6 +19,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	outl(code, 0xf4);
-	fprintf(stderr, "debug-exit: the isa-debug-exit device did not stop the VM\n");
+	fprintf(stderr,
+		"debug-exit: the isa-debug-exit device did not stop the VM\n");
 	return 1;
 }

@@ -12,8 +12,8 @@
 int main(void)
 {
 	void *want = (void *)(1UL << 50);
-	void *p = mmap(want, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	void *p =
+		mmap(want, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	printf("%d\n", p == want ? 5 : 4);
 	return 0;

@@ -46,8 +46,8 @@ int main(int argc, char **argv)
 		perror("timeit: waitpid");
 		return 2;
 	}
-	status = WIFEXITED(status) ? WEXITSTATUS(status) :
-				     128 + WTERMSIG(status);
+	status = WIFEXITED(status) ? WEXITSTATUS(status)
+				   : 128 + WTERMSIG(status);
 	fprintf(stderr, "timeit: %lld ns status %d\n", now_ns() - start,
 		status);
 	return status;
