@@ -64,17 +64,21 @@ include tests/api/api.mk
 include tests/vm/vm.mk
 
 # --- the jobs ---------------------------------------------------------------
+# setup may only now have recorded the sandbox ABI, so read it at run time.
+build-for-sandbox = $(MAKE) --no-print-directory all \
+	KDIR=/usr/src/linux-headers-$$(cat $(CACHE)/sandbox/abi)
+
 check: setup
-	@$(MAKE) --no-print-directory all KDIR=$(SANDBOX_KDIR)
+	@$(build-for-sandbox)
 	@tests/check
 
 run: setup
-	@$(MAKE) --no-print-directory all KDIR=$(SANDBOX_KDIR)
+	@$(build-for-sandbox)
 	@tests/vm/exec --interactive --timeout 0 -- \
 		bt86 run --accel kvm --kernel /guests/demo.elf
 
 bench: setup
-	@$(MAKE) --no-print-directory all KDIR=$(SANDBOX_KDIR)
+	@$(build-for-sandbox)
 	@tests/bench
 
 # --- DKMS -------------------------------------------------------------------
