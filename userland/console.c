@@ -14,6 +14,7 @@ void console__init(struct console *con, int in_fd, int out_fd)
 	con->in_fd = in_fd;
 	con->out_fd = out_fd;
 	con->is_tty = isatty(in_fd);
+	con->out_is_tty = isatty(out_fd);
 }
 
 int console__start(struct console *con)
@@ -96,4 +97,6 @@ void console__write(void *opaque, uint8_t byte)
 	do {
 		n = write(con->out_fd, &byte, 1);
 	} while (n < 0 && errno == EINTR);
+	if (con->out_is_tty)
+		pr_msg_midline = byte != '\n';
 }

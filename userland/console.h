@@ -18,10 +18,11 @@
 
 struct console {
 	int in_fd, out_fd;
-	bool is_tty; /* escapes are only read from a terminal */
-	bool raw;    /* the terminal is in raw mode now */
-	bool eof;    /* stdin ended: stop reading it */
-	bool escape; /* Ctrl-A seen, waiting for the command key */
+	bool is_tty;	 /* escapes are only read from a terminal */
+	bool out_is_tty; /* stdout is a terminal (see pr_msg_midline) */
+	bool raw;	 /* the terminal is in raw mode now */
+	bool eof;	 /* stdin ended: stop reading it */
+	bool escape;	 /* Ctrl-A seen, waiting for the command key */
 	struct termios saved;
 };
 

@@ -5,6 +5,8 @@
 
 #include "util.h"
 
+bool pr_msg_midline;
+
 void pr_msg(const char *fmt, ...)
 {
 	char line[1024];
@@ -14,5 +16,6 @@ void pr_msg(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One fprintf so that the line is written in one piece. */
-	fprintf(stderr, "bt86: %s\n", line);
+	fprintf(stderr, "%sbt86: %s\n", pr_msg_midline ? "\n" : "", line);
+	pr_msg_midline = false;
 }

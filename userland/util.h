@@ -6,6 +6,7 @@
 #ifndef BT86_UTIL_H
 #define BT86_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -21,7 +22,12 @@
 #define EXIT_LAUNCHER 2 /* usage, image or backend error */
 #define EXIT_CRASH    4 /* the guest crashed (triple fault, ...) */
 
-/* One line on stderr, prefixed "bt86: "; a newline is added. */
+/*
+ * One line on stderr, prefixed "bt86: "; a newline is added.  When the
+ * guest's console output on the terminal stopped mid-line
+ * (pr_msg_midline), the message starts on a line of its own.
+ */
+extern bool pr_msg_midline;
 void pr_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Nanoseconds of CLOCK_MONOTONIC. */
