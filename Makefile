@@ -50,7 +50,11 @@ setup:
 	@tests/vm/setup
 
 # --- the kernel module ----------------------------------------------------
-module:
+# The monitor image goes into bt86.ko, so it is built first (kbuild only
+# embeds it: see Kbuild and kmod/monitor_blob.S).
+include monitor/monitor.mk
+
+module: $(MONITOR_BIN)
 	@if [ ! -f "$(KDIR)/Makefile" ]; then \
 		echo "bt86: no kernel build tree at '$(KDIR)'." >&2; \
 		echo "      Run 'make setup' to install the sandbox kernel's headers, or pass KDIR=." >&2; \

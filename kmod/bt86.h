@@ -21,6 +21,9 @@
 #include <linux/types.h>
 
 #include "uapi/bt86.h"
+#include "monitor.h"
+
+struct bt86_xdata;
 
 /*
  * The run area a vCPU fd maps: page 0 holds struct bt86_run, page 1 the data
@@ -50,6 +53,11 @@ struct bt86_vcpu {
 	struct bt86_regs regs;
 	struct bt86_sregs sregs;
 	int pending_vector; /* BT86_NO_VECTOR or 0..255 */
+
+	/* The monitor world (world.c), built at the first RUN. */
+	struct bt86_xdata *x; /* crosspage data: monitor GDT/IDT/TSS, stacks */
+	bool dead;	      /* the monitor faulted: RUN fails with -EIO */
+	struct bt86_vcpu_stats stats;
 };
 
 struct bt86_vm {
@@ -59,6 +67,11 @@ struct bt86_vm {
 	struct mutex lock;    /* guards memslots[] and vcpus[] */
 	struct bt86_memslot memslots[BT86_MAX_MEMORY_SLOTS];
 	struct bt86_vcpu *vcpus[BT86_MAX_VCPUS];
+
+	/* The monitor address space and image (world.c, at the first RUN). */
+	bool world_built;
+	struct bt86_mmu mmu;
+	struct bt86_monitor_image image;
 };
 
 /* main.c: module-wide counters, shown in /sys/class/misc/bt86/ */
@@ -81,6 +94,13 @@ struct page *bt86_gfn_to_page(struct bt86_vm *vm, u64 gfn);
 int bt86_vcpu_create(struct bt86_vm *vm, unsigned long id);
 void bt86_vcpu_free(struct bt86_vcpu *vcpu);
 unsigned long bt86_vcpu_mmap_size(void);
+
+/* world.c */
+int bt86_world_check(void);
+int bt86_world_run(struct bt86_vcpu *vcpu);
+int bt86_world_arm_fault(struct bt86_vcpu *vcpu);
+void bt86_world_free_vcpu(struct bt86_vcpu *vcpu);
+void bt86_world_free_vm(struct bt86_vm *vm);
 
 /* state.c */
 void bt86_reset_state(struct bt86_regs *regs, struct bt86_sregs *sregs);

@@ -15,6 +15,7 @@
 #include <linux/module.h>
 
 #include "bt86.h"
+#include "monitor.h"
 
 atomic_long_t bt86_live_vms = ATOMIC_LONG_INIT(0);
 atomic_long_t bt86_pinned_pages = ATOMIC_LONG_INIT(0);
@@ -77,6 +78,12 @@ static int __init bt86_init(void)
 {
 	int ret;
 
+	ret = bt86_world_check();
+	if (ret)
+		return ret;
+	ret = bt86_monitor_init();
+	if (ret)
+		return ret;
 	ret = misc_register(&bt86_dev);
 	if (ret) {
 		pr_err("cannot register /dev/bt86: %d\n", ret);

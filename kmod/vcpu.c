@@ -153,13 +153,26 @@ static long bt86_vcpu_interrupt(struct bt86_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
-/* The monitor and its world switch arrive with the next issue. */
 static long bt86_vcpu_run(struct bt86_vcpu *vcpu, unsigned long arg)
 {
 	if (arg)
 		return -EINVAL;
-	pr_info_once("BT86_RUN: the monitor is not built yet\n");
-	return -EOPNOTSUPP;
+	return bt86_world_run(vcpu);
+}
+
+static long bt86_vcpu_get_stats(struct bt86_vcpu *vcpu, void __user *argp)
+{
+	if (copy_to_user(argp, &vcpu->stats, sizeof(vcpu->stats)))
+		return -EFAULT;
+	return 0;
+}
+
+static long bt86_vcpu_test_monitor_fault(struct bt86_vcpu *vcpu,
+					 unsigned long arg)
+{
+	if (arg)
+		return -EINVAL;
+	return bt86_world_arm_fault(vcpu);
 }
 
 static long bt86_vcpu_do_ioctl(struct bt86_vcpu *vcpu, unsigned int cmd,
@@ -180,6 +193,10 @@ static long bt86_vcpu_do_ioctl(struct bt86_vcpu *vcpu, unsigned int cmd,
 		return bt86_vcpu_set_sregs(vcpu, argp);
 	case BT86_INTERRUPT:
 		return bt86_vcpu_interrupt(vcpu, argp);
+	case BT86_GET_VCPU_STATS:
+		return bt86_vcpu_get_stats(vcpu, argp);
+	case BT86_TEST_MONITOR_FAULT:
+		return bt86_vcpu_test_monitor_fault(vcpu, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -240,6 +257,7 @@ static struct bt86_vcpu *bt86_vcpu_alloc(struct bt86_vm *vm, unsigned int id)
 /* Called by the VM's destruction, or when creating the fd failed. */
 void bt86_vcpu_free(struct bt86_vcpu *vcpu)
 {
+	bt86_world_free_vcpu(vcpu);
 	bt86_run_pages_free(vcpu);
 	mutex_destroy(&vcpu->mutex);
 	kfree(vcpu);

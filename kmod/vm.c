@@ -45,6 +45,7 @@ static void bt86_vm_destroy(struct kref *ref)
 	for (i = 0; i < BT86_MAX_VCPUS; i++)
 		if (vm->vcpus[i])
 			bt86_vcpu_free(vm->vcpus[i]);
+	bt86_world_free_vm(vm);
 	bt86_memslots_release(vm);
 	mmdrop(vm->mm);
 	mutex_destroy(&vm->lock);
@@ -84,7 +85,14 @@ static long bt86_vm_ioctl_set_memory_region(struct bt86_vm *vm,
 		return -EFAULT;
 	if (mutex_lock_killable(&vm->lock))
 		return -EINTR;
-	ret = bt86_set_memory_region(vm, &mr);
+	/*
+	 * Once a vCPU has run, guest RAM is mapped in the monitor's page
+	 * tables: the layout is fixed for the VM's life (for now).
+	 */
+	if (vm->world_built)
+		ret = -EBUSY;
+	else
+		ret = bt86_set_memory_region(vm, &mr);
 	mutex_unlock(&vm->lock);
 	return ret;
 }

@@ -213,6 +213,15 @@ static void bt86__translate_exit(struct bt86_backend *k, struct vcpu_exit *e)
 	case BT86_EXIT_INTERNAL_ERROR:
 		e->reason = EXIT_INTERNAL_ERROR;
 		e->code = run->internal.suberror;
+		e->ndata = run->internal.ndata < 16 ? run->internal.ndata : 16;
+		e->data = (const uint64_t *)run->internal.data;
+		break;
+	case BT86_EXIT_EXCEPTION:
+		e->reason = EXIT_EXCEPTION;
+		e->exception.vector = run->exception.vector;
+		e->exception.error_code = run->exception.error_code;
+		e->exception.eip = run->exception.eip;
+		e->exception.cr2 = run->exception.cr2;
 		break;
 	default:
 		e->reason = EXIT_UNKNOWN;
@@ -246,7 +255,7 @@ static int bt86__run(struct backend *b, struct vcpu_exit *e)
 			return 0;
 		}
 		if (err == EOPNOTSUPP) {
-			pr_msg("the bt engine is not built yet: %s accepted the VM but cannot run guest code until the monitor lands; use --accel kvm",
+			pr_msg("the bt engine is not built yet: the binary translator has not landed, so %s cannot run guest ring-0 code with --accel bt; use --accel tae or --accel kvm",
 			       BT86_DEV);
 			return BACKEND_NOT_READY;
 		}

@@ -235,6 +235,8 @@ static void kvm__translate_exit(struct kvm_backend *k, struct vcpu_exit *e)
 	case KVM_EXIT_INTERNAL_ERROR:
 		e->reason = EXIT_INTERNAL_ERROR;
 		e->code = run->internal.suberror;
+		e->ndata = 0;
+		e->data = NULL;
 		break;
 	default:
 		e->reason = EXIT_UNKNOWN;

@@ -24,6 +24,7 @@ enum exit_reason {
 	EXIT_SHUTDOWN,	     /* triple fault */
 	EXIT_FAIL_ENTRY,     /* the CPU refused the guest state */
 	EXIT_INTERNAL_ERROR, /* the backend could not go on */
+	EXIT_EXCEPTION,	     /* a guest exception the engine cannot handle */
 	EXIT_UNKNOWN,
 	EXIT_NR,
 };
@@ -49,8 +50,16 @@ struct vcpu_exit {
 			bool is_write;
 			uint8_t *data;
 		} mmio;
-		/* FAIL_ENTRY, INTERNAL_ERROR, UNKNOWN: the backend's code. */
-		uint64_t code;
+		struct {
+			uint32_t vector, error_code, eip, cr2;
+		} exception;
+		/* FAIL_ENTRY, INTERNAL_ERROR, UNKNOWN: the backend's code,
+		 * and for INTERNAL_ERROR the backend's dump, if any. */
+		struct {
+			uint64_t code;
+			const uint64_t *data;
+			uint32_t ndata;
+		};
 	};
 };
 

@@ -114,6 +114,32 @@ struct bt86_interrupt {
 #define BT86_SET_SREGS _IOW(BT86IO, 0x24, struct bt86_sregs)
 #define BT86_INTERRUPT _IOW(BT86IO, 0x25, struct bt86_interrupt)
 
+/* Counters of one vCPU since its creation. */
+struct bt86_vcpu_stats {
+	__u64 world_switches; /* round trips host -> monitor -> host */
+	__u64 guest_traps;    /* traps from guest code the monitor saw */
+	__u64 host_irqs;      /* host interrupts taken in guest context */
+	__u64 host_nmis;      /* NMIs forwarded to the host */
+	__u64 host_mces;      /* machine checks forwarded to the host */
+	__u64 host_state_mismatches; /* host state not restored exactly */
+	__u64 exits[16];	     /* returns to userland, by BT86_EXIT_* */
+};
+
+#define BT86_GET_VCPU_STATS _IOR(BT86IO, 0x26, struct bt86_vcpu_stats)
+
+/*
+ * For tests only: make the monitor fault on purpose at the next guest trap,
+ * to prove that a monitor bug ends the VM with a dump, not the host.
+ */
+#define BT86_TEST_MONITOR_FAULT _IO(BT86IO, 0x30)
+
+/*
+ * run->internal.suberror of BT86_EXIT_INTERNAL_ERROR: the monitor faulted.
+ * data[]: vector, error code, RIP, CS, RFLAGS, RSP, SS, CR2 of the fault,
+ * then the guest's EIP, CS, EFLAGS and ESP at its last entry.
+ */
+#define BT86_INTERNAL_MONITOR_FAULT 1
+
 /* --- the shared run area (mmap of a vCPU fd) ---------------------------- */
 
 #define BT86_EXIT_UNKNOWN	 0
@@ -123,8 +149,8 @@ struct bt86_interrupt {
 #define BT86_EXIT_INTR		 4 /* a signal or immediate_exit */
 #define BT86_EXIT_MMIO		 5 /* access to guest-physical non-RAM */
 #define BT86_EXIT_INTERNAL_ERROR 6 /* monitor bug; see internal */
-/* After request_interrupt_window: the guest can take an interrupt now. */
-#define BT86_EXIT_IRQ_WINDOW 7
+#define BT86_EXIT_IRQ_WINDOW	 7 /* after request_interrupt_window */
+#define BT86_EXIT_EXCEPTION	 8 /* a guest exception not handled yet */
 
 #define BT86_EXIT_IO_IN	 0
 #define BT86_EXIT_IO_OUT 1
@@ -158,6 +184,13 @@ struct bt86_run {
 			__u8 is_write;
 			__u8 padding[3];
 		} mmio;
+		/* BT86_EXIT_EXCEPTION */
+		struct {
+			__u32 vector;
+			__u32 error_code;
+			__u32 eip;
+			__u32 cr2;
+		} exception;
 		/* BT86_EXIT_INTERNAL_ERROR */
 		struct {
 			__u32 suberror;

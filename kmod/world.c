@@ -1,0 +1,692 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The world switch, C side: building a vCPU's monitor world, and the RUN
+ * loop that enters it (docs/world-switch.md).
+ *
+ * The parts, in the order RUN meets them:
+ *   - bt86_world_build(): once per VM, at the first RUN: the monitor page
+ *     tables (host paging depth), the monitor image, the crosspage code and
+ *     data, and guest RAM at guest-physical = linear (guest paging is off
+ *     until shadow paging exists);
+ *   - the per-vCPU crosspage data: monitor GDT (with shadow descriptors of
+ *     the guest's segments), TSS, IDT;
+ *   - the run loop, with KVM's discipline: signals, rescheduling, the FPU,
+ *     interrupts off around the switch, the MSRs and debug registers the
+ *     switch must not leave to the guest, and the host interrupts, NMIs and
+ *     machine checks taken in guest context handed back to the host at once
+ *     with "int $vector";
+ *   - the check that every host register came back exactly (paranoid mode).
+ */
+#include <linux/hw_breakpoint.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <asm/debugreg.h>
+#include <asm/desc.h>
+#include <asm/fpu/api.h>
+#include <asm/msr.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+
+#include "bt86.h"
+#include "monitor.h"
+#include "xdata.h"
+
+static bool check_host_state = true;
+module_param(check_host_state, bool, 0644);
+MODULE_PARM_DESC(check_host_state,
+		 "compare every host register after each world switch");
+
+#define CR4_LASS BIT_ULL(27)
+#define CR4_FRED BIT_ULL(32)
+/* A PCID no Linux address space uses (kernel 1..6, PTI user 0x801..0x806). */
+#define BT86_MONITOR_PCID 0x7ff
+
+/* The offsets switch.S uses must be the struct's. */
+#define XD_CHECK(field, off) \
+	static_assert(offsetof(struct bt86_xdata, field) == (off))
+XD_CHECK(host_rsp, XD_HOST_RSP);
+XD_CHECK(mon_cr0, XD_MON_CR0);
+XD_CHECK(mon_cr3, XD_MON_CR3);
+XD_CHECK(host_fs_base, XD_HOST_FS_BASE);
+XD_CHECK(host_gs_base, XD_HOST_GS_BASE);
+XD_CHECK(mon_trap, XD_MON_TRAP);
+XD_CHECK(host_gdt, XD_HOST_GDT);
+XD_CHECK(host_gdt_rw, XD_HOST_GDT_RW);
+XD_CHECK(host_idt, XD_HOST_IDT);
+XD_CHECK(mon_gdt, XD_MON_GDT);
+XD_CHECK(mon_idt, XD_MON_IDT);
+XD_CHECK(host_tr, XD_HOST_TR);
+XD_CHECK(host_gs, XD_HOST_GS);
+XD_CHECK(guest_ds, XD_GUEST_DS);
+XD_CHECK(guest_gs, XD_GUEST_GS);
+XD_CHECK(gpr, XD_GPR);
+XD_CHECK(gpr.r15, XD_GPR + GPR_R15);
+XD_CHECK(vector, XD_VECTOR);
+XD_CHECK(ss, XD_SS);
+XD_CHECK(exit, XD_EXIT);
+XD_CHECK(nmi_pending, XD_NMI_PENDING);
+XD_CHECK(mce_pending, XD_MCE_PENDING);
+XD_CHECK(fault_cr2, XD_FAULT_CR2);
+XD_CHECK(traps, XD_TRAPS);
+XD_CHECK(debug_fault, XD_DEBUG_FAULT);
+static_assert(sizeof(struct bt86_xdata) <= XDATA_GDT);
+
+/* --- descriptors (SDM 3A §3.4.5, §7.2.3, §6.14.1) --------------------------- */
+
+static u64 bt86_seg_desc(u32 base, u32 limit, u8 type, u8 s, u8 dpl, u8 p, u8 l,
+			 u8 db, u8 g)
+{
+	return (limit & 0xffffULL) | ((u64)(base & 0xffffff) << 16) |
+	       ((u64)(type & 0xf) << 40) | ((u64)s << 44) |
+	       ((u64)(dpl & 3) << 45) | ((u64)p << 47) |
+	       ((u64)((limit >> 16) & 0xf) << 48) | ((u64)l << 53) |
+	       ((u64)db << 54) | ((u64)g << 55) | ((u64)(base >> 24) << 56);
+}
+
+/*
+ * A guest segment as the monitor GDT holds it: code and data only, never
+ * 64-bit (L stripped), accessed preset so the CPU never writes the table,
+ * DPL 0 compressed to 1 (notes/architecture.md §1).  Unusable or system
+ * segments become the null selector.
+ */
+static u16 bt86_shadow_segment(u64 *gdt, unsigned int slot,
+			       const struct bt86_segment *seg, unsigned int rpl)
+{
+	u32 limit = seg->g ? seg->limit >> 12 : seg->limit;
+	u8 dpl = max_t(u8, seg->dpl, 1);
+
+	if (seg->unusable || !seg->present || !seg->s)
+		return 0;
+	gdt[slot] = bt86_seg_desc(seg->base, limit, seg->type | 1, 1, dpl, 1, 0,
+				  seg->db, seg->g);
+	return (slot << 3) | rpl;
+}
+
+static void bt86_build_gdt(struct bt86_xdata *x, u64 *gdt)
+{
+	u64 tss = (u64)x + XDATA_TSS;
+
+	memset(gdt, 0, MON_GDT_ENTRIES * 8);
+	gdt[MON_CS >> 3] = bt86_seg_desc(0, 0xfffff, 0xb, 1, 0, 1, 1, 0, 1);
+	gdt[MON_DS >> 3] = bt86_seg_desc(0, 0xfffff, 0x3, 1, 0, 1, 0, 1, 1);
+	/* 16-byte available 64-bit TSS descriptor (type 9). */
+	gdt[MON_TSS_SEL >> 3] = bt86_seg_desc(tss, 0x67, 0x9, 0, 0, 1, 0, 0, 0);
+	gdt[(MON_TSS_SEL >> 3) + 1] = tss >> 32;
+	x->mon_gdt.base = (u64)gdt;
+	x->mon_gdt.limit = MON_GDT_ENTRIES * 8 - 1;
+}
+
+/* 64-bit TSS: RSP0 for traps from the guest, IST stacks, no I/O bitmap. */
+static void bt86_build_tss(struct bt86_xdata *x)
+{
+	u8 *tss = (u8 *)x + XDATA_TSS;
+
+	memset(tss, 0, 0x68);
+	*(u64 *)(tss + 0x04) = (u64)x + XDATA_STACK_TOP;
+	*(u64 *)(tss + 0x24) = (u64)x + XDATA_DF_STACK;	 /* IST1 */
+	*(u64 *)(tss + 0x2c) = (u64)x + XDATA_NMI_STACK; /* IST2 */
+	*(u64 *)(tss + 0x3c) = (u64)x + XDATA_MC_STACK;	 /* IST4 */
+	/* An I/O map base past the limit: every port faults above IOPL. */
+	*(u16 *)(tss + 0x66) = 0x68;
+}
+
+/*
+ * Every gate is a 64-bit interrupt gate (IF cleared on entry) into the
+ * crosspage stubs.  DPL 0 except 3, 4 and 0x80, so that a guest "int $n"
+ * for other n arrives as #GP(n*8+2), never as a host interrupt vector.
+ */
+static void bt86_build_idt(struct bt86_xdata *x)
+{
+	u64 *idt = (u64 *)((u8 *)x + XDATA_IDT);
+	unsigned int v;
+
+	for (v = 0; v < 256; v++) {
+		u64 addr = (u64)bt86_trap_stubs + v * 16;
+		u64 dpl = (v == 3 || v == 4 || v == 0x80) ? 3 : 0;
+		u64 ist = v == 8 ? 1 : v == 2 ? 2 : v == 18 ? 4 : 0;
+
+		idt[2 * v] = (addr & 0xffff) | ((u64)MON_CS << 16) |
+			     (ist << 32) | (0xeULL << 40) | (dpl << 45) |
+			     (1ULL << 47) | ((addr >> 16) << 48);
+		idt[2 * v + 1] = addr >> 32;
+	}
+	x->mon_idt.base = (u64)idt;
+	x->mon_idt.limit = 256 * 16 - 1;
+}
+
+/* --- the monitor address space ---------------------------------------------- */
+
+static int bt86_map_range(struct bt86_mmu *mmu, u64 va, unsigned long pfn,
+			  unsigned long npages, u64 flags)
+{
+	unsigned long i;
+	int ret;
+
+	for (i = 0; i < npages; i++) {
+		ret = bt86_mmu_map_page(mmu, va + i * PAGE_SIZE, pfn + i,
+					flags);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The crosspage code: two pages of our own text, at their host address. */
+static int bt86_map_xpage_code(struct bt86_mmu *mmu)
+{
+	const char *p;
+	int ret;
+
+	for (p = bt86_xpage_start; p < bt86_xpage_end; p += PAGE_SIZE) {
+		ret = bt86_mmu_map_page(mmu, (u64)p,
+					page_to_pfn(vmalloc_to_page(p)),
+					BT86_PTE_P | BT86_PTE_A);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Guest RAM at linear = physical, for guest CPL 1 and 3. */
+static int bt86_map_guest_ram(struct bt86_vm *vm)
+{
+	const u64 flags = BT86_PTE_P | BT86_PTE_RW | BT86_PTE_US | BT86_PTE_A |
+			  BT86_PTE_D;
+	unsigned int i;
+	unsigned long j;
+	int ret;
+
+	for (i = 0; i < BT86_MAX_MEMORY_SLOTS; i++) {
+		struct bt86_memslot *slot = &vm->memslots[i];
+
+		for (j = 0; j < slot->npages; j++) {
+			ret = bt86_mmu_map_page(&vm->mmu,
+						(slot->gfn + j) << PAGE_SHIFT,
+						page_to_pfn(slot->pages[j]),
+						flags);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Called with vm->lock held, at the first RUN of any vCPU. */
+static int bt86_world_build_vm(struct bt86_vm *vm)
+{
+	int ret;
+
+	if (vm->world_built)
+		return 0;
+	ret = bt86_mmu_init(&vm->mmu, bt86_host_paging_levels());
+	if (ret)
+		return ret;
+	ret = bt86_monitor_image_load(&vm->image, &vm->mmu,
+				      bt86_monitor_base());
+	if (!ret)
+		ret = bt86_map_xpage_code(&vm->mmu);
+	if (!ret)
+		ret = bt86_map_guest_ram(vm);
+	if (ret) {
+		bt86_monitor_image_free(&vm->image);
+		bt86_mmu_free(&vm->mmu);
+		return ret;
+	}
+	vm->world_built = true;
+	return 0;
+}
+
+void bt86_world_free_vm(struct bt86_vm *vm)
+{
+	if (!vm->world_built)
+		return;
+	bt86_monitor_image_free(&vm->image);
+	bt86_mmu_free(&vm->mmu);
+	vm->world_built = false;
+}
+
+static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
+{
+	struct bt86_vm *vm = vcpu->vm;
+	struct bt86_xdata *x;
+	struct page *pages;
+	int ret;
+
+	if (vcpu->x)
+		return 0;
+	/* Naturally aligned: trap entry finds the block from RSP. */
+	pages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, XDATA_ORDER);
+	if (!pages)
+		return -ENOMEM;
+	x = page_address(pages);
+	ret = bt86_map_range(&vm->mmu, (u64)x, page_to_pfn(pages),
+			     1 << XDATA_ORDER,
+			     BT86_PTE_P | BT86_PTE_RW | BT86_PTE_A |
+				     BT86_PTE_D | BT86_PTE_NX);
+	if (ret) {
+		__free_pages(pages, XDATA_ORDER);
+		return ret;
+	}
+	bt86_build_tss(x);
+	bt86_build_idt(x);
+	x->mon_trap = vm->image.entry;
+	vcpu->x = x;
+	return 0;
+}
+
+void bt86_world_free_vcpu(struct bt86_vcpu *vcpu)
+{
+	if (vcpu->x)
+		free_pages((unsigned long)vcpu->x, XDATA_ORDER);
+	vcpu->x = NULL;
+}
+
+/* --- guest state in and out of the crosspage data ----------------------------- */
+
+/* The guest's CPL: ring 0 runs at CPL 1, ring 3 at CPL 3. */
+static unsigned int bt86_guest_rpl(const struct bt86_sregs *sregs)
+{
+	return sregs->cs.dpl == 3 ? 3 : 1;
+}
+
+static void bt86_load_guest(struct bt86_vcpu *vcpu)
+{
+	struct bt86_xdata *x = vcpu->x;
+	const struct bt86_regs *r = &vcpu->regs;
+	const struct bt86_sregs *sr = &vcpu->sregs;
+	u64 *gdt = (u64 *)((u8 *)x + XDATA_GDT);
+	unsigned int rpl = bt86_guest_rpl(sr);
+	unsigned int slot = GUEST_GDT_FIRST;
+
+	bt86_build_gdt(x, gdt);
+	x->cs = bt86_shadow_segment(gdt, slot++, &sr->cs, rpl);
+	x->ss = bt86_shadow_segment(gdt, slot++, &sr->ss, rpl);
+	x->guest_ds = bt86_shadow_segment(gdt, slot++, &sr->ds, rpl);
+	x->guest_es = bt86_shadow_segment(gdt, slot++, &sr->es, rpl);
+	x->guest_fs = bt86_shadow_segment(gdt, slot++, &sr->fs, rpl);
+	x->guest_gs = bt86_shadow_segment(gdt, slot++, &sr->gs, rpl);
+
+	x->gpr.rax = r->eax;
+	x->gpr.rcx = r->ecx;
+	x->gpr.rdx = r->edx;
+	x->gpr.rbx = r->ebx;
+	x->gpr.rbp = r->ebp;
+	x->gpr.rsi = r->esi;
+	x->gpr.rdi = r->edi;
+	x->rsp = r->esp;
+	x->rip = r->eip;
+	/*
+	 * The real IF is always 1 in guest code, so host interrupts stop it
+	 * at once; the real IOPL is 0, so I/O and CLI/STI trap.  The guest's
+	 * own IF and IOPL stay in vcpu->regs.
+	 */
+	x->rflags = (r->eflags & ~(X86_EFLAGS_IOPL | X86_EFLAGS_NT |
+				   X86_EFLAGS_VM | X86_EFLAGS_RF)) |
+		    X86_EFLAGS_IF;
+}
+
+static void bt86_save_guest(struct bt86_vcpu *vcpu)
+{
+	struct bt86_xdata *x = vcpu->x;
+	struct bt86_regs *r = &vcpu->regs;
+	const u32 virt = X86_EFLAGS_IF | X86_EFLAGS_IOPL;
+
+	r->eax = x->gpr.rax;
+	r->ecx = x->gpr.rcx;
+	r->edx = x->gpr.rdx;
+	r->ebx = x->gpr.rbx;
+	r->ebp = x->gpr.rbp;
+	r->esi = x->gpr.rsi;
+	r->edi = x->gpr.rdi;
+	r->esp = x->rsp;
+	r->eip = x->rip;
+	r->eflags = (x->rflags & ~virt) | (r->eflags & virt);
+}
+
+/* --- host state ------------------------------------------------------------- */
+
+/* What the switch must give back exactly; compared in paranoid mode. */
+struct bt86_host_state {
+	unsigned long cr0, cr3, cr4;
+	struct desc_ptr gdt, idt;
+	u16 tr, ldt, ds, es, ss, fs, gs;
+	u64 efer, fs_base, gs_base, kernel_gs_base, sysenter_cs, pat;
+	unsigned long dr7;
+};
+
+static void bt86_read_host_state(struct bt86_host_state *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->cr0 = native_read_cr0();
+	h->cr3 = __native_read_cr3();
+	h->cr4 = native_read_cr4();
+	native_store_gdt(&h->gdt);
+	store_idt(&h->idt);
+	asm volatile("str %0" : "=m"(h->tr));
+	asm volatile("sldt %0" : "=m"(h->ldt));
+	savesegment(ds, h->ds);
+	savesegment(es, h->es);
+	savesegment(ss, h->ss);
+	savesegment(fs, h->fs);
+	savesegment(gs, h->gs);
+	rdmsrl(MSR_EFER, h->efer);
+	rdmsrl(MSR_FS_BASE, h->fs_base);
+	rdmsrl(MSR_GS_BASE, h->gs_base);
+	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+	rdmsrl(MSR_IA32_SYSENTER_CS, h->sysenter_cs);
+	rdmsrl(MSR_IA32_CR_PAT, h->pat);
+	get_debugreg(h->dr7, 7);
+}
+
+/* MSRs and debug registers the guest must not run with (§5 of the notes). */
+struct bt86_msr_save {
+	u64 efer, sysenter_cs, tsc_aux, debugctl;
+	unsigned long dr7;
+};
+
+static void bt86_msrs_to_monitor(struct bt86_msr_save *s)
+{
+	rdmsrl(MSR_EFER, s->efer);
+	/* SYSCALL from compat mode would enter the host (AMD): #UD instead. */
+	if (s->efer & EFER_SCE)
+		wrmsrl(MSR_EFER, s->efer & ~EFER_SCE);
+	/* SYSENTER with a null CS is #GP, never host entry code. */
+	rdmsrl(MSR_IA32_SYSENTER_CS, s->sysenter_cs);
+	if (s->sysenter_cs)
+		wrmsrl(MSR_IA32_SYSENTER_CS, 0);
+	/* RDTSCP/RDPID at guest CPL 3 would show the host CPU number. */
+	if (boot_cpu_has(X86_FEATURE_RDTSCP) ||
+	    boot_cpu_has(X86_FEATURE_RDPID)) {
+		rdmsrl(MSR_TSC_AUX, s->tsc_aux);
+		wrmsrl(MSR_TSC_AUX, 0);
+	}
+	rdmsrl(MSR_IA32_DEBUGCTLMSR, s->debugctl);
+	if (s->debugctl)
+		wrmsrl(MSR_IA32_DEBUGCTLMSR, 0);
+	/* Host breakpoints must not fire on guest accesses. */
+	get_debugreg(s->dr7, 7);
+	if (s->dr7)
+		set_debugreg(0, 7);
+}
+
+static void bt86_msrs_to_host(const struct bt86_msr_save *s)
+{
+	if (s->efer & EFER_SCE)
+		wrmsrl(MSR_EFER, s->efer);
+	if (s->sysenter_cs)
+		wrmsrl(MSR_IA32_SYSENTER_CS, s->sysenter_cs);
+	if (boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID))
+		wrmsrl(MSR_TSC_AUX, s->tsc_aux);
+	if (s->debugctl)
+		wrmsrl(MSR_IA32_DEBUGCTLMSR, s->debugctl);
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+	else if (s->dr7)
+		set_debugreg(s->dr7, 7);
+}
+
+static bool bt86_host_state_equal(const struct bt86_host_state *a,
+				  const struct bt86_host_state *b)
+{
+	return a->cr0 == b->cr0 && a->cr3 == b->cr3 && a->cr4 == b->cr4 &&
+	       a->gdt.address == b->gdt.address && a->gdt.size == b->gdt.size &&
+	       a->idt.address == b->idt.address && a->idt.size == b->idt.size &&
+	       a->tr == b->tr && a->ldt == b->ldt && a->ds == b->ds &&
+	       a->es == b->es && a->ss == b->ss && a->fs == b->fs &&
+	       a->gs == b->gs && a->efer == b->efer &&
+	       a->fs_base == b->fs_base && a->gs_base == b->gs_base &&
+	       a->kernel_gs_base == b->kernel_gs_base &&
+	       a->sysenter_cs == b->sysenter_cs && a->pat == b->pat &&
+	       a->dr7 == b->dr7;
+}
+
+/* Per-CPU host values the switch needs: captured at every entry. */
+static void bt86_prepare_entry(struct bt86_vm *vm, struct bt86_xdata *x)
+{
+	u64 *gdt = (u64 *)((u8 *)x + XDATA_GDT);
+	unsigned long cr4 = native_read_cr4();
+
+	rdmsrl(MSR_FS_BASE, x->host_fs_base);
+	rdmsrl(MSR_GS_BASE, x->host_gs_base);
+	x->host_gdt_rw.base = (u64)get_current_gdt_rw();
+	x->host_gdt_rw.limit = GDT_SIZE - 1;
+	x->mon_cr0 = native_read_cr0() | X86_CR0_TS;
+	/*
+	 * Guest ring 0 runs at CPL 1, which paging treats as supervisor
+	 * (SDM 3A §4.6): SMEP would refuse its instruction fetches from
+	 * guest (user) pages and SMAP its data accesses, so both go.
+	 */
+	x->mon_cr4 = (cr4 & ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE |
+			      X86_CR4_CET | CR4_LASS | CR4_FRED | X86_CR4_PCE |
+			      X86_CR4_VME | X86_CR4_PVI)) |
+		     (boot_cpu_has(X86_FEATURE_UMIP) ? X86_CR4_UMIP : 0);
+	x->mon_cr3 = bt86_mmu_root_pa(&vm->mmu) |
+		     ((cr4 & X86_CR4_PCIDE) ? BT86_MONITOR_PCID : 0);
+	/* LTR marks our TSS busy each time: make it available again. */
+	gdt[MON_TSS_SEL >> 3] &= ~(2ULL << 40);
+}
+
+/* --- handing host events back ------------------------------------------------ */
+
+/*
+ * Deliver vector v through the host's IDT as if it had arrived now, with
+ * interrupts still off: "int $v" from a stub table (VirtualBox's simple
+ * dispatch).  The handler acknowledges the local APIC itself.
+ */
+static void bt86_forward_vector(unsigned int v)
+{
+	bt86_int_stub_t stub = (bt86_int_stub_t)(bt86_int_stubs + v * 16);
+
+	stub();
+}
+
+/* Was this trap from guest context the host's (interrupt, NMI, #MC)? */
+static bool bt86_is_host_event(unsigned int vector)
+{
+	return vector == 2 || vector == 18 || (vector >= 32 && vector != 0x80);
+}
+
+static void bt86_forward_host_events(struct bt86_vcpu *vcpu)
+{
+	struct bt86_xdata *x = vcpu->x;
+
+	if (x->exit == XEXIT_GUEST_TRAP && bt86_is_host_event(x->vector)) {
+		if (x->vector == 2)
+			vcpu->stats.host_nmis++;
+		else if (x->vector == 18)
+			vcpu->stats.host_mces++;
+		else
+			vcpu->stats.host_irqs++;
+		bt86_forward_vector(x->vector);
+	}
+	if (x->nmi_pending) {
+		x->nmi_pending = 0;
+		vcpu->stats.host_nmis++;
+		bt86_forward_vector(2);
+	}
+	if (x->mce_pending) {
+		x->mce_pending = 0;
+		vcpu->stats.host_mces++;
+		bt86_forward_vector(18);
+	}
+}
+
+/* --- one trip through the monitor -------------------------------------------- */
+
+/*
+ * Enter the guest and come back, with interrupts off throughout the
+ * switch.  Host events taken meanwhile are forwarded before interrupts are
+ * enabled again.  The caller holds the FPU (kernel_fpu_begin()).
+ */
+static void bt86_world_trip(struct bt86_vcpu *vcpu)
+{
+	struct bt86_host_state before, after;
+	struct bt86_xdata *x = vcpu->x;
+	struct bt86_msr_save msrs;
+
+	if (check_host_state)
+		bt86_read_host_state(&before);
+	bt86_msrs_to_monitor(&msrs);
+	bt86_prepare_entry(vcpu->vm, x);
+	x->exit = 0;
+	bt86_world_enter(x);
+	bt86_msrs_to_host(&msrs);
+	vcpu->stats.world_switches++;
+	if (check_host_state) {
+		bt86_read_host_state(&after);
+		if (!bt86_host_state_equal(&before, &after))
+			vcpu->stats.host_state_mismatches++;
+	}
+	bt86_forward_host_events(vcpu);
+}
+
+/* A monitor fault: the VM is over; the dump goes to the launcher. */
+static void bt86_report_monitor_fault(struct bt86_vcpu *vcpu)
+{
+	struct bt86_xdata *x = vcpu->x;
+	struct bt86_run *run = vcpu->run;
+	u64 *d = run->internal.data;
+
+	vcpu->dead = true;
+	run->exit_reason = BT86_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = BT86_INTERNAL_MONITOR_FAULT;
+	d[0] = x->vector;
+	d[1] = x->error;
+	d[2] = x->rip;
+	d[3] = x->cs;
+	d[4] = x->rflags;
+	d[5] = x->rsp;
+	d[6] = x->ss;
+	d[7] = x->fault_cr2;
+	d[8] = vcpu->regs.eip;
+	d[9] = vcpu->sregs.cs.selector;
+	d[10] = vcpu->regs.eflags;
+	d[11] = vcpu->regs.esp;
+	run->internal.ndata = 12;
+	pr_err_ratelimited(
+		"bt86: monitor fault: vector %llu error %#llx at %#llx (cr2 %#llx); the VM is stopped\n",
+		x->vector, x->error, x->rip, x->fault_cr2);
+}
+
+/*
+ * After a trip: true if RUN should return to userland (run->exit_reason
+ * set), false to enter the guest again.
+ */
+static bool bt86_handle_exit(struct bt86_vcpu *vcpu)
+{
+	struct bt86_xdata *x = vcpu->x;
+	struct bt86_run *run = vcpu->run;
+
+	if (x->exit == XEXIT_MON_FAULT) {
+		bt86_report_monitor_fault(vcpu);
+		return true;
+	}
+	vcpu->stats.guest_traps++;
+	bt86_save_guest(vcpu);
+	if (bt86_is_host_event(x->vector))
+		return false;
+	run->exit_reason = BT86_EXIT_EXCEPTION;
+	run->exception.vector = x->vector;
+	run->exception.error_code = x->error;
+	run->exception.eip = x->rip;
+	run->exception.cr2 = x->vector == 14 ? x->fault_cr2 : 0;
+	return true;
+}
+
+/* --- BT86_RUN ------------------------------------------------------------------ */
+
+static int bt86_world_build(struct bt86_vcpu *vcpu)
+{
+	struct bt86_vm *vm = vcpu->vm;
+	int ret;
+
+	mutex_lock(&vm->lock);
+	ret = bt86_world_build_vm(vm);
+	if (!ret)
+		ret = bt86_world_build_vcpu(vcpu);
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/*
+ * The run loop, as KVM's vcpu_run(): leave for userland on a pending
+ * signal or immediate_exit (-EINTR), reschedule when asked, keep the FPU
+ * across the trip, and check for work once more with interrupts off so
+ * that no wakeup is lost.
+ */
+int bt86_world_run(struct bt86_vcpu *vcpu)
+{
+	struct bt86_run *run = vcpu->run;
+	int ret;
+
+	if (vcpu->dead)
+		return -EIO;
+	/*
+	 * Guest ring 0 goes through the binary translator in BT mode, and
+	 * that has not landed: only trap-and-emulate runs guest code yet.
+	 */
+	if (vcpu->vm->mode == BT86_MODE_BT) {
+		pr_info_once(
+			"BT86_RUN: the binary translator is not built yet; only BT86_MODE_TAE runs guests\n");
+		return -EOPNOTSUPP;
+	}
+	ret = bt86_world_build(vcpu);
+	if (ret)
+		return ret;
+	run->exit_reason = BT86_EXIT_UNKNOWN;
+	bt86_load_guest(vcpu);
+	for (;;) {
+		if (READ_ONCE(run->immediate_exit) || signal_pending(current)) {
+			run->exit_reason = BT86_EXIT_INTR;
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+		kernel_fpu_begin();
+		local_irq_disable();
+		if (need_resched() || signal_pending(current)) {
+			local_irq_enable();
+			kernel_fpu_end();
+			continue;
+		}
+		bt86_world_trip(vcpu);
+		local_irq_enable();
+		kernel_fpu_end();
+		if (bt86_handle_exit(vcpu))
+			break;
+	}
+	if (run->exit_reason < ARRAY_SIZE(vcpu->stats.exits))
+		vcpu->stats.exits[run->exit_reason]++;
+	return ret;
+}
+
+/* BT86_TEST_MONITOR_FAULT: arm a deliberate fault for the next trap. */
+int bt86_world_arm_fault(struct bt86_vcpu *vcpu)
+{
+	int ret = bt86_world_build(vcpu);
+
+	if (ret)
+		return ret;
+	vcpu->x->debug_fault = 1;
+	return 0;
+}
+
+/* Checked once at module load: the crosspage code is what switch.S says. */
+int bt86_world_check(void)
+{
+	if (!PAGE_ALIGNED(bt86_xpage_start) ||
+	    bt86_xpage_end - bt86_xpage_start != 2 * PAGE_SIZE ||
+	    bt86_trap_stubs - bt86_xpage_start != PAGE_SIZE) {
+		pr_err("bt86: the crosspage code is not two aligned pages\n");
+		return -EINVAL;
+	}
+	if (native_read_cr4() & CR4_FRED) {
+		pr_err("bt86: this host uses FRED, which bt86 does not support yet; boot it with fred=off\n");
+		return -ENODEV;
+	}
+	return 0;
+}
