@@ -57,6 +57,7 @@ struct bt86_vcpu {
 	/* The monitor world (world.c), built at the first RUN. */
 	struct bt86_xdata *x; /* crosspage data: monitor GDT/IDT/TSS, stacks */
 	bool dead;	      /* the monitor faulted: RUN fails with -EIO */
+	bool state_dirty; /* regs/sregs set by userland since the last RUN */
 	struct bt86_vcpu_stats stats;
 };
 

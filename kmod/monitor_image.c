@@ -95,8 +95,7 @@ static bool bt86_monitor_check_rela(void)
 		if (ELF64_R_TYPE(rela[i].r_info) != R_X86_64_RELATIVE ||
 		    ELF64_R_SYM(rela[i].r_info))
 			return bt86_monitor_fail("relocation not RELATIVE");
-		if (!IS_ALIGNED(rela[i].r_offset, 8) ||
-		    rela[i].r_offset < sizeof(*h) ||
+		if (rela[i].r_offset < sizeof(*h) ||
 		    rela[i].r_offset > h->file_size - 8 ||
 		    rela[i].r_addend < 0 || rela[i].r_addend > h->mem_size)
 			return bt86_monitor_fail("relocation out of bounds");
@@ -116,6 +115,20 @@ static void *bt86_monitor_image_addr(struct bt86_monitor_image *img, u64 offset)
 {
 	return page_address(img->pages[offset >> PAGE_SHIFT]) +
 	       (offset & ~PAGE_MASK);
+}
+
+/*
+ * Store a relocated address.  Zydis's packed tables put pointers at any
+ * byte offset, so the 8 bytes may straddle two of the image's pages.
+ */
+static void bt86_monitor_image_put64(struct bt86_monitor_image *img, u64 offset,
+				     u64 val)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		*(u8 *)bt86_monitor_image_addr(img, offset + i) = val >>
+								  (8 * i);
 }
 
 /* The permissions of the image page at @offset. */
@@ -178,11 +191,11 @@ int bt86_monitor_image_load(struct bt86_monitor_image *img,
 		       bt86_monitor_blob + off,
 		       min_t(u64, PAGE_SIZE, h->file_size - off));
 
-	/* Bounds checked by bt86_monitor_image_check(); 8-aligned in a page. */
+	/* Bounds checked by bt86_monitor_image_check(). */
 	rela = bt86_monitor_rela(&n);
 	for (i = 0; i < n; i++)
-		*(u64 *)bt86_monitor_image_addr(img, rela[i].r_offset) =
-			base + rela[i].r_addend;
+		bt86_monitor_image_put64(img, rela[i].r_offset,
+					 base + rela[i].r_addend);
 
 	for (mapped = 0; mapped < img->npages; mapped++) {
 		off = (u64)mapped << PAGE_SHIFT;

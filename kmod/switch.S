@@ -23,6 +23,7 @@
  */
 #include <linux/linkage.h>
 #include <asm/msr-index.h>
+#include <asm/segment.h>
 #include "xdata.h"
 
 	.section .text.bt86_xpage, "ax"
@@ -63,22 +64,39 @@ SYM_FUNC_START(bt86_world_enter)
 	mov	%gs, XD_HOST_GS(%rdi)
 
 	/*
-	 * Monitor tables first, while the host's CR3 is still loaded: from
-	 * here on every NMI lands in our IDT, on our IST stacks.
+	 * The cross GDT holds the host's descriptors and the monitor's: an
+	 * NMI delivered by either IDT from here on finds its CS.  Then the
+	 * monitor IDT and TSS, still in the host's address space: every NMI
+	 * from here lands in our IDT, on our IST stacks.
 	 */
-	lgdt	XD_MON_GDT(%rdi)
-	lidt	XD_MON_IDT(%rdi)
+	lgdt	XD_CROSS_GDTR(%rdi)
+	lidt	XD_MON_IDTR(%rdi)
 	mov	$MON_TSS_SEL, %ax
 	ltr	%ax
 	lea	XDATA_STACK_TOP(%rdi), %rsp
-
-	/* CR0.TS, CR4 without SMAP/PKE/CET, then the monitor's CR3. */
+	xor	%eax, %eax
+	mov	%eax, %ss		/* a null SS is fine at CPL 0 in 64-bit mode */
+	pushq	$MON_CS			/* CS: the monitor's selector */
+	lea	1f(%rip), %rax
+	push	%rax
+	lretq
+1:
+	/* CR0.TS, CR4 without SMEP/SMAP/PKE/CET, then the monitor's CR3. */
 	mov	XD_MON_CR0(%rdi), %rax
 	mov	%rax, %cr0
 	mov	XD_MON_CR4(%rdi), %rax
 	mov	%rax, %cr4
 	mov	XD_MON_CR3(%rdi), %rax
 	mov	%rax, %cr3
+	lgdt	XD_GUEST_GDTR(%rdi)
+
+	/* The monitor loads the guest state, or refuses it. */
+	movl	$XMON_ENTER, XD_MON_CALL(%rdi)
+	call	*XD_MON_ENTRY(%rdi)
+	mov	%rsp, %rdi
+	and	$~(XDATA_SIZE - 1), %rdi
+	test	%eax, %eax
+	jnz	.Lto_host
 	jmp	.Lresume_guest
 SYM_FUNC_END(bt86_world_enter)
 
@@ -110,7 +128,7 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	mov	%r14, XD_GPR + GPR_R14(%rcx)
 	mov	%r15, XD_GPR + GPR_R15(%rcx)
 	mov	%cr2, %rax		/* the guest's page-fault address */
-	mov	%rax, XD_FAULT_CR2(%rcx)
+	mov	%rax, XD_GUEST_CR2(%rcx)
 	pop	%rax
 	mov	%rax, XD_GPR + GPR_RCX(%rcx)
 	popq	XD_VECTOR(%rcx)
@@ -124,14 +142,11 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	mov	%es, XD_GUEST_ES(%rcx)
 	mov	%fs, XD_GUEST_FS(%rcx)
 	mov	%gs, XD_GUEST_GS(%rcx)
-	movl	$XEXIT_GUEST_TRAP, XD_EXIT(%rcx)
 	mov	%rcx, %rdi
 
 	/* The monitor decides: 0 resumes the guest, anything else exits. */
-	mov	XD_MON_TRAP(%rdi), %rax
-	test	%rax, %rax
-	jz	.Lto_host
-	call	*%rax
+	movl	$XMON_TRAP, XD_MON_CALL(%rdi)
+	call	*XD_MON_ENTRY(%rdi)
 	mov	%rsp, %rdi
 	and	$~(XDATA_SIZE - 1), %rdi
 	test	%eax, %eax
@@ -176,20 +191,25 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	cmpq	$18, (%rsp)
 	je	.Lhost_event
 
-	/* Any other exception at CPL 0 is a bug: record it, go home. */
+	/*
+	 * Any other exception at CPL 0 is a bug: record it apart from the
+	 * guest's trap frame (which the host may still have to act on: an
+	 * interrupt to forward, an NMI to unblock) and go home.
+	 */
 	mov	%rsp, %rcx
 	and	$~(XDATA_SIZE - 1), %rcx
-	popq	XD_VECTOR(%rcx)
-	popq	XD_ERROR(%rcx)
-	popq	XD_RIP(%rcx)
-	popq	XD_CS(%rcx)
-	popq	XD_RFLAGS(%rcx)
-	popq	XD_RSP(%rcx)
-	popq	XD_SS(%rcx)
+	popq	XD_FAULT + 0x00(%rcx)	/* vector */
+	popq	XD_FAULT + 0x08(%rcx)	/* error code */
+	popq	XD_FAULT + 0x10(%rcx)	/* RIP */
+	popq	XD_FAULT + 0x18(%rcx)	/* CS */
+	popq	XD_FAULT + 0x20(%rcx)	/* RFLAGS */
+	popq	XD_FAULT + 0x28(%rcx)	/* RSP */
+	popq	XD_FAULT + 0x30(%rcx)	/* SS */
 	mov	%cr2, %rax
-	mov	%rax, XD_FAULT_CR2(%rcx)
+	mov	%rax, XD_FAULT + 0x38(%rcx)
 	movl	$XEXIT_MON_FAULT, XD_EXIT(%rcx)
 	mov	%rcx, %rdi
+	lea	XDATA_STACK_TOP(%rdi), %rsp
 	jmp	.Lto_host
 
 .Lhost_event:
@@ -205,8 +225,18 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	add	$16, %rsp		/* vector and error code */
 	iretq
 
-.Lto_host:				/* %rdi = x; IF=0 */
-	/* The host's address space first; these pages stay mapped. */
+.Lto_host:				/* %rdi = x; IF=0; CS = MON_CS */
+	/*
+	 * Back to the cross GDT (the monitor's CS is in it, and so are the
+	 * host's selectors), then to the host's kernel CS.
+	 */
+	lgdt	XD_CROSS_GDTR(%rdi)
+	pushq	$__KERNEL_CS
+	lea	1f(%rip), %rax
+	push	%rax
+	lretq
+1:
+	/* The host's address space; these pages stay mapped. */
 	mov	XD_HOST_CR3(%rdi), %rax
 	mov	%rax, %cr3
 	mov	XD_HOST_CR4(%rdi), %rax
@@ -214,11 +244,7 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	mov	XD_HOST_CR0(%rdi), %rax
 	mov	%rax, %cr0
 
-	/*
-	 * The writable GDT alias: LTR below sets the busy bit, and Linux's
-	 * usual GDT is a read-only fixmap (see native_load_tr_desc()).
-	 */
-	lgdt	XD_HOST_GDT_RW(%rdi)
+	/* The host's selectors are valid in the cross GDT's copy. */
 	mov	XD_HOST_SS(%rdi), %ss
 	mov	XD_HOST_DS(%rdi), %ds
 	mov	XD_HOST_ES(%rdi), %es
@@ -236,16 +262,16 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	mov	XD_HOST_GS_BASE + 4(%rsi), %edx
 	wrmsr
 
-	/* LTR wants an available TSS: clear the busy bit (SDM 3A §7.2.2). */
-	movzwl	XD_HOST_TR(%rsi), %eax
-	and	$~7, %eax
-	add	XD_HOST_GDT_RW + 2(%rsi), %rax
-	andb	$~0x02, 5(%rax)
+	/*
+	 * The host's TSS, through the cross GDT's copy of its descriptor
+	 * (marked available there: LTR wants that and sets busy in our copy,
+	 * never in the host's read-only GDT; SDM 3A §7.2.2).  Then the host's
+	 * IDT: its gates' CS (__KERNEL_CS) is in the cross GDT.
+	 */
 	ltr	XD_HOST_TR(%rsi)
+	lidt	XD_HOST_IDT(%rsi)
 	lgdt	XD_HOST_GDT(%rsi)
 	lldt	XD_HOST_LDT(%rsi)
-	/* Last: from here NMIs go to the host's handler again. */
-	lidt	XD_HOST_IDT(%rsi)
 
 	mov	XD_HOST_RSP(%rsi), %rsp
 	popfq

@@ -112,6 +112,7 @@ static long bt86_vcpu_set_regs(struct bt86_vcpu *vcpu, void __user *argp)
 	if (bt86_check_regs(&regs))
 		return -EINVAL;
 	vcpu->regs = regs;
+	vcpu->state_dirty = true;
 	return 0;
 }
 
@@ -131,6 +132,7 @@ static long bt86_vcpu_set_sregs(struct bt86_vcpu *vcpu, void __user *argp)
 	if (bt86_check_sregs(&sregs))
 		return -EINVAL;
 	vcpu->sregs = sregs;
+	vcpu->state_dirty = true;
 	return 0;
 }
 
@@ -247,6 +249,7 @@ static struct bt86_vcpu *bt86_vcpu_alloc(struct bt86_vm *vm, unsigned int id)
 	mutex_init(&vcpu->mutex);
 	vcpu->pending_vector = BT86_NO_VECTOR;
 	bt86_reset_state(&vcpu->regs, &vcpu->sregs);
+	vcpu->state_dirty = true;
 	if (bt86_run_pages_alloc(vcpu)) {
 		bt86_vcpu_free(vcpu);
 		return NULL;

@@ -49,17 +49,21 @@ MODULE_PARM_DESC(check_host_state,
 #define XD_CHECK(field, off) \
 	static_assert(offsetof(struct bt86_xdata, field) == (off))
 XD_CHECK(host_rsp, XD_HOST_RSP);
+XD_CHECK(host_cr4, XD_HOST_CR4);
 XD_CHECK(mon_cr0, XD_MON_CR0);
 XD_CHECK(mon_cr3, XD_MON_CR3);
+XD_CHECK(mon_cr4, XD_MON_CR4);
 XD_CHECK(host_fs_base, XD_HOST_FS_BASE);
 XD_CHECK(host_gs_base, XD_HOST_GS_BASE);
-XD_CHECK(mon_trap, XD_MON_TRAP);
+XD_CHECK(mon_entry, XD_MON_ENTRY);
 XD_CHECK(host_gdt, XD_HOST_GDT);
-XD_CHECK(host_gdt_rw, XD_HOST_GDT_RW);
 XD_CHECK(host_idt, XD_HOST_IDT);
-XD_CHECK(mon_gdt, XD_MON_GDT);
-XD_CHECK(mon_idt, XD_MON_IDT);
+XD_CHECK(cross_gdtr, XD_CROSS_GDTR);
+XD_CHECK(guest_gdtr, XD_GUEST_GDTR);
+XD_CHECK(mon_idtr, XD_MON_IDTR);
 XD_CHECK(host_tr, XD_HOST_TR);
+XD_CHECK(host_ldt, XD_HOST_LDT);
+XD_CHECK(host_ds, XD_HOST_DS);
 XD_CHECK(host_gs, XD_HOST_GS);
 XD_CHECK(guest_ds, XD_GUEST_DS);
 XD_CHECK(guest_gs, XD_GUEST_GS);
@@ -70,10 +74,11 @@ XD_CHECK(ss, XD_SS);
 XD_CHECK(exit, XD_EXIT);
 XD_CHECK(nmi_pending, XD_NMI_PENDING);
 XD_CHECK(mce_pending, XD_MCE_PENDING);
-XD_CHECK(fault_cr2, XD_FAULT_CR2);
-XD_CHECK(traps, XD_TRAPS);
-XD_CHECK(debug_fault, XD_DEBUG_FAULT);
-static_assert(sizeof(struct bt86_xdata) <= XDATA_GDT);
+XD_CHECK(mon_call, XD_MON_CALL);
+XD_CHECK(guest_cr2, XD_GUEST_CR2);
+XD_CHECK(fault_vector, XD_FAULT);
+XD_CHECK(fault_cr2, XD_FAULT + 0x38);
+static_assert(sizeof(struct bt86_xdata) <= XDATA_TSS);
 
 /* --- descriptors (SDM 3A §3.4.5, §7.2.3, §6.14.1) --------------------------- */
 
@@ -87,37 +92,47 @@ static u64 bt86_seg_desc(u32 base, u32 limit, u8 type, u8 s, u8 dpl, u8 p, u8 l,
 	       ((u64)db << 54) | ((u64)g << 55) | ((u64)(base >> 24) << 56);
 }
 
-/*
- * A guest segment as the monitor GDT holds it: code and data only, never
- * 64-bit (L stripped), accessed preset so the CPU never writes the table,
- * DPL 0 compressed to 1 (notes/architecture.md §1).  Unusable or system
- * segments become the null selector.
- */
-static u16 bt86_shadow_segment(u64 *gdt, unsigned int slot,
-			       const struct bt86_segment *seg, unsigned int rpl)
-{
-	u32 limit = seg->g ? seg->limit >> 12 : seg->limit;
-	u8 dpl = max_t(u8, seg->dpl, 1);
-
-	if (seg->unusable || !seg->present || !seg->s)
-		return 0;
-	gdt[slot] = bt86_seg_desc(seg->base, limit, seg->type | 1, 1, dpl, 1, 0,
-				  seg->db, seg->g);
-	return (slot << 3) | rpl;
-}
-
-static void bt86_build_gdt(struct bt86_xdata *x, u64 *gdt)
+/* The monitor's own slots, the same in the cross GDT and the guest GDT. */
+static void bt86_monitor_slots(struct bt86_xdata *x, u64 *gdt)
 {
 	u64 tss = (u64)x + XDATA_TSS;
 
-	memset(gdt, 0, MON_GDT_ENTRIES * 8);
 	gdt[MON_CS >> 3] = bt86_seg_desc(0, 0xfffff, 0xb, 1, 0, 1, 1, 0, 1);
 	gdt[MON_DS >> 3] = bt86_seg_desc(0, 0xfffff, 0x3, 1, 0, 1, 0, 1, 1);
 	/* 16-byte available 64-bit TSS descriptor (type 9). */
 	gdt[MON_TSS_SEL >> 3] = bt86_seg_desc(tss, 0x67, 0x9, 0, 0, 1, 0, 0, 0);
 	gdt[(MON_TSS_SEL >> 3) + 1] = tss >> 32;
-	x->mon_gdt.base = (u64)gdt;
-	x->mon_gdt.limit = MON_GDT_ENTRIES * 8 - 1;
+}
+
+static u64 *bt86_cross_gdt(struct bt86_xdata *x)
+{
+	return (u64 *)((u8 *)x + XDATA_CROSS_GDT);
+}
+
+/*
+ * The cross GDT, at every entry: this CPU's GDT (the host's selectors,
+ * TLS and TSS included) and the monitor's slots.  The copy of the host's
+ * TSS descriptor is marked available: the way back loads TR from it.
+ */
+static void bt86_build_cross_gdt(struct bt86_xdata *x)
+{
+	u64 *gdt = bt86_cross_gdt(x);
+	struct desc_ptr host;
+
+	native_store_gdt(&host);
+	memcpy(gdt, (void *)host.address,
+	       min_t(size_t, host.size + 1, HOST_GDT_COPY * 8));
+	gdt[GDT_ENTRY_TSS] &= ~(2ULL << 40);
+	bt86_monitor_slots(x, gdt);
+}
+
+static void bt86_build_gdtrs(struct bt86_xdata *x)
+{
+	x->cross_gdtr.base = (u64)x + XDATA_CROSS_GDT;
+	x->cross_gdtr.limit = GDT_SLOTS * 8 - 1;
+	x->guest_gdtr.base = (u64)x + XDATA_GUEST_GDT;
+	x->guest_gdtr.limit = GDT_SLOTS * 8 - 1;
+	bt86_monitor_slots(x, (u64 *)((u8 *)x + XDATA_GUEST_GDT));
 }
 
 /* 64-bit TSS: RSP0 for traps from the guest, IST stacks, no I/O bitmap. */
@@ -154,8 +169,8 @@ static void bt86_build_idt(struct bt86_xdata *x)
 			     (1ULL << 47) | ((addr >> 16) << 48);
 		idt[2 * v + 1] = addr >> 32;
 	}
-	x->mon_idt.base = (u64)idt;
-	x->mon_idt.limit = 256 * 16 - 1;
+	x->mon_idtr.base = (u64)idt;
+	x->mon_idtr.limit = 256 * 16 - 1;
 }
 
 /* --- the monitor address space ---------------------------------------------- */
@@ -249,11 +264,49 @@ void bt86_world_free_vm(struct bt86_vm *vm)
 	vm->world_built = false;
 }
 
+/* Where the run area's I/O data pages appear in the monitor: past the image. */
+#define BT86_MONITOR_IO_PAGES (4UL << 20)
+
+static void bt86_unmap_range(struct bt86_mmu *mmu, u64 va, unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		bt86_mmu_unmap_page(mmu, va + i * PAGE_SIZE);
+}
+
+/*
+ * Guest RAM the monitor may touch: the contiguous guest-physical range
+ * from 0 that memory slots cover (the launcher registers one).
+ */
+static u64 bt86_ram_end(struct bt86_vm *vm)
+{
+	u64 end = 0;
+	unsigned int i;
+	bool grew = true;
+
+	while (grew) {
+		grew = false;
+		for (i = 0; i < BT86_MAX_MEMORY_SLOTS; i++) {
+			struct bt86_memslot *slot = &vm->memslots[i];
+
+			if (slot->npages && slot->gfn << PAGE_SHIFT == end) {
+				end += (u64)slot->npages << PAGE_SHIFT;
+				grew = true;
+			}
+		}
+	}
+	return min_t(u64, end, BT86_MAX_GUEST_PHYS);
+}
+
 static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 {
+	const u64 data = BT86_PTE_P | BT86_PTE_RW | BT86_PTE_A | BT86_PTE_D |
+			 BT86_PTE_NX;
 	struct bt86_vm *vm = vcpu->vm;
 	struct bt86_xdata *x;
 	struct page *pages;
+	u64 io_va;
 	int ret;
 
 	if (vcpu->x)
@@ -263,17 +316,25 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 	if (!pages)
 		return -ENOMEM;
 	x = page_address(pages);
+	io_va = bt86_monitor_base() + BT86_MONITOR_IO_PAGES +
+		vcpu->id * PAGE_SIZE;
 	ret = bt86_map_range(&vm->mmu, (u64)x, page_to_pfn(pages),
-			     1 << XDATA_ORDER,
-			     BT86_PTE_P | BT86_PTE_RW | BT86_PTE_A |
-				     BT86_PTE_D | BT86_PTE_NX);
+			     1 << XDATA_ORDER, data);
+	if (!ret)
+		ret = bt86_mmu_map_page(&vm->mmu, io_va,
+					page_to_pfn(vcpu->run_pages[1]), data);
 	if (ret) {
+		bt86_unmap_range(&vm->mmu, (u64)x, 1 << XDATA_ORDER);
+		bt86_mmu_unmap_page(&vm->mmu, io_va);
 		__free_pages(pages, XDATA_ORDER);
 		return ret;
 	}
 	bt86_build_tss(x);
 	bt86_build_idt(x);
-	x->mon_trap = vm->image.entry;
+	bt86_build_gdtrs(x);
+	x->mon_entry = vm->image.entry;
+	x->io_page = io_va;
+	x->ram_end = bt86_ram_end(vm);
 	vcpu->x = x;
 	return 0;
 }
@@ -285,66 +346,30 @@ void bt86_world_free_vcpu(struct bt86_vcpu *vcpu)
 	vcpu->x = NULL;
 }
 
-/* --- guest state in and out of the crosspage data ----------------------------- */
+/* --- guest state, handed to the monitor and back ------------------------------ */
 
-/* The guest's CPL: ring 0 runs at CPL 1, ring 3 at CPL 3. */
-static unsigned int bt86_guest_rpl(const struct bt86_sregs *sregs)
-{
-	return sregs->cs.dpl == 3 ? 3 : 1;
-}
-
-static void bt86_load_guest(struct bt86_vcpu *vcpu)
+/*
+ * The monitor owns the guest's registers while it runs (monitor/vcpu.c).
+ * What userland set since the last RUN goes in; the monitor reloads it.
+ */
+static void bt86_hand_state_to_monitor(struct bt86_vcpu *vcpu)
 {
 	struct bt86_xdata *x = vcpu->x;
-	const struct bt86_regs *r = &vcpu->regs;
-	const struct bt86_sregs *sr = &vcpu->sregs;
-	u64 *gdt = (u64 *)((u8 *)x + XDATA_GDT);
-	unsigned int rpl = bt86_guest_rpl(sr);
-	unsigned int slot = GUEST_GDT_FIRST;
 
-	bt86_build_gdt(x, gdt);
-	x->cs = bt86_shadow_segment(gdt, slot++, &sr->cs, rpl);
-	x->ss = bt86_shadow_segment(gdt, slot++, &sr->ss, rpl);
-	x->guest_ds = bt86_shadow_segment(gdt, slot++, &sr->ds, rpl);
-	x->guest_es = bt86_shadow_segment(gdt, slot++, &sr->es, rpl);
-	x->guest_fs = bt86_shadow_segment(gdt, slot++, &sr->fs, rpl);
-	x->guest_gs = bt86_shadow_segment(gdt, slot++, &sr->gs, rpl);
-
-	x->gpr.rax = r->eax;
-	x->gpr.rcx = r->ecx;
-	x->gpr.rdx = r->edx;
-	x->gpr.rbx = r->ebx;
-	x->gpr.rbp = r->ebp;
-	x->gpr.rsi = r->esi;
-	x->gpr.rdi = r->edi;
-	x->rsp = r->esp;
-	x->rip = r->eip;
-	/*
-	 * The real IF is always 1 in guest code, so host interrupts stop it
-	 * at once; the real IOPL is 0, so I/O and CLI/STI trap.  The guest's
-	 * own IF and IOPL stay in vcpu->regs.
-	 */
-	x->rflags = (r->eflags & ~(X86_EFLAGS_IOPL | X86_EFLAGS_NT |
-				   X86_EFLAGS_VM | X86_EFLAGS_RF)) |
-		    X86_EFLAGS_IF;
+	if (!vcpu->state_dirty)
+		return;
+	x->regs = vcpu->regs;
+	x->sregs = vcpu->sregs;
+	x->state_loaded = 0;
+	x->io_pending = 0;
+	vcpu->state_dirty = false;
 }
 
-static void bt86_save_guest(struct bt86_vcpu *vcpu)
+/* The guest's registers as of the last exit, for GET_REGS/GET_SREGS. */
+static void bt86_take_state_from_monitor(struct bt86_vcpu *vcpu)
 {
-	struct bt86_xdata *x = vcpu->x;
-	struct bt86_regs *r = &vcpu->regs;
-	const u32 virt = X86_EFLAGS_IF | X86_EFLAGS_IOPL;
-
-	r->eax = x->gpr.rax;
-	r->ecx = x->gpr.rcx;
-	r->edx = x->gpr.rdx;
-	r->ebx = x->gpr.rbx;
-	r->ebp = x->gpr.rbp;
-	r->esi = x->gpr.rsi;
-	r->edi = x->gpr.rdi;
-	r->esp = x->rsp;
-	r->eip = x->rip;
-	r->eflags = (x->rflags & ~virt) | (r->eflags & virt);
+	vcpu->regs = vcpu->x->regs;
+	vcpu->sregs = vcpu->x->sregs;
 }
 
 /* --- host state ------------------------------------------------------------- */
@@ -447,13 +472,11 @@ static bool bt86_host_state_equal(const struct bt86_host_state *a,
 /* Per-CPU host values the switch needs: captured at every entry. */
 static void bt86_prepare_entry(struct bt86_vm *vm, struct bt86_xdata *x)
 {
-	u64 *gdt = (u64 *)((u8 *)x + XDATA_GDT);
 	unsigned long cr4 = native_read_cr4();
 
 	rdmsrl(MSR_FS_BASE, x->host_fs_base);
 	rdmsrl(MSR_GS_BASE, x->host_gs_base);
-	x->host_gdt_rw.base = (u64)get_current_gdt_rw();
-	x->host_gdt_rw.limit = GDT_SIZE - 1;
+	bt86_build_cross_gdt(x);
 	x->mon_cr0 = native_read_cr0() | X86_CR0_TS;
 	/*
 	 * Guest ring 0 runs at CPL 1, which paging treats as supervisor
@@ -466,8 +489,6 @@ static void bt86_prepare_entry(struct bt86_vm *vm, struct bt86_xdata *x)
 		     (boot_cpu_has(X86_FEATURE_UMIP) ? X86_CR4_UMIP : 0);
 	x->mon_cr3 = bt86_mmu_root_pa(&vm->mmu) |
 		     ((cr4 & X86_CR4_PCIDE) ? BT86_MONITOR_PCID : 0);
-	/* LTR marks our TSS busy each time: make it available again. */
-	gdt[MON_TSS_SEL >> 3] &= ~(2ULL << 40);
 }
 
 /* --- handing host events back ------------------------------------------------ */
@@ -494,7 +515,14 @@ static void bt86_forward_host_events(struct bt86_vcpu *vcpu)
 {
 	struct bt86_xdata *x = vcpu->x;
 
-	if (x->exit == XEXIT_GUEST_TRAP && bt86_is_host_event(x->vector)) {
+	/*
+	 * A host event taken in guest context: forward it even when the
+	 * monitor then faulted.  An interrupt not handed on would never be
+	 * acknowledged (its local APIC in-service bit would block every
+	 * lower-priority vector on this CPU for good), and an NMI taken in
+	 * guest context stays blocked until the host's handler IRETs.
+	 */
+	if (x->mon_call == XMON_TRAP && bt86_is_host_event(x->vector)) {
 		if (x->vector == 2)
 			vcpu->stats.host_nmis++;
 		else if (x->vector == 18)
@@ -554,22 +582,36 @@ static void bt86_report_monitor_fault(struct bt86_vcpu *vcpu)
 	vcpu->dead = true;
 	run->exit_reason = BT86_EXIT_INTERNAL_ERROR;
 	run->internal.suberror = BT86_INTERNAL_MONITOR_FAULT;
-	d[0] = x->vector;
-	d[1] = x->error;
-	d[2] = x->rip;
-	d[3] = x->cs;
-	d[4] = x->rflags;
-	d[5] = x->rsp;
-	d[6] = x->ss;
+	d[0] = x->fault_vector;
+	d[1] = x->fault_error;
+	d[2] = x->fault_rip;
+	d[3] = x->fault_cs;
+	d[4] = x->fault_rflags;
+	d[5] = x->fault_rsp;
+	d[6] = x->fault_ss;
 	d[7] = x->fault_cr2;
-	d[8] = vcpu->regs.eip;
-	d[9] = vcpu->sregs.cs.selector;
-	d[10] = vcpu->regs.eflags;
-	d[11] = vcpu->regs.esp;
+	d[8] = x->regs.eip;
+	d[9] = x->sregs.cs.selector;
+	d[10] = x->regs.eflags;
+	d[11] = x->regs.esp;
 	run->internal.ndata = 12;
 	pr_err_ratelimited(
 		"bt86: monitor fault: vector %llu error %#llx at %#llx (cr2 %#llx); the VM is stopped\n",
-		x->vector, x->error, x->rip, x->fault_cr2);
+		x->fault_vector, x->fault_error, x->fault_rip, x->fault_cr2);
+}
+
+/* A port I/O exit: the monitor put OUT data in the I/O page already. */
+static void bt86_report_io(struct bt86_vcpu *vcpu)
+{
+	struct bt86_run *run = vcpu->run;
+	const struct bt86_xio *io = &vcpu->x->io;
+
+	run->exit_reason = BT86_EXIT_IO;
+	run->io.direction = io->direction;
+	run->io.size = io->size;
+	run->io.port = io->port;
+	run->io.count = io->count;
+	run->io.data_offset = BT86_RUN_IO_DATA_OFFSET;
 }
 
 /*
@@ -585,16 +627,28 @@ static bool bt86_handle_exit(struct bt86_vcpu *vcpu)
 		bt86_report_monitor_fault(vcpu);
 		return true;
 	}
-	vcpu->stats.guest_traps++;
-	bt86_save_guest(vcpu);
-	if (bt86_is_host_event(x->vector))
-		return false;
-	run->exit_reason = BT86_EXIT_EXCEPTION;
-	run->exception.vector = x->vector;
-	run->exception.error_code = x->error;
-	run->exception.eip = x->rip;
-	run->exception.cr2 = x->vector == 14 ? x->fault_cr2 : 0;
-	return true;
+	if (x->mon_call == XMON_TRAP)
+		vcpu->stats.guest_traps++;
+	run->if_flag = !!(x->regs.eflags & X86_EFLAGS_IF);
+	/* Interrupt delivery to the guest arrives with the virtual CPU. */
+	run->ready_for_interrupt_injection = 0;
+	switch (x->exit_reason) {
+	case 0:
+		return false; /* a host event, already forwarded */
+	case BT86_EXIT_IO:
+		bt86_report_io(vcpu);
+		return true;
+	case BT86_EXIT_EXCEPTION:
+		run->exit_reason = BT86_EXIT_EXCEPTION;
+		run->exception.vector = x->exception.vector;
+		run->exception.error_code = x->exception.error_code;
+		run->exception.eip = x->exception.eip;
+		run->exception.cr2 = x->exception.cr2;
+		return true;
+	default:
+		run->exit_reason = x->exit_reason;
+		return true;
+	}
 }
 
 /* --- BT86_RUN ------------------------------------------------------------------ */
@@ -638,7 +692,7 @@ int bt86_world_run(struct bt86_vcpu *vcpu)
 	if (ret)
 		return ret;
 	run->exit_reason = BT86_EXIT_UNKNOWN;
-	bt86_load_guest(vcpu);
+	bt86_hand_state_to_monitor(vcpu);
 	for (;;) {
 		if (READ_ONCE(run->immediate_exit) || signal_pending(current)) {
 			run->exit_reason = BT86_EXIT_INTR;
@@ -659,6 +713,7 @@ int bt86_world_run(struct bt86_vcpu *vcpu)
 		if (bt86_handle_exit(vcpu))
 			break;
 	}
+	bt86_take_state_from_monitor(vcpu);
 	if (run->exit_reason < ARRAY_SIZE(vcpu->stats.exits))
 		vcpu->stats.exits[run->exit_reason]++;
 	return ret;

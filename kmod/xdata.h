@@ -1,52 +1,62 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The crosspage data block: everything the world switch touches while the
- * CPU is between the host's and the monitor's address spaces.
+ * CPU is between the host's and the monitor's address spaces, and the
+ * guest state the monitor owns while a vCPU runs.
  *
  * One block per vCPU, XDATA_SIZE bytes, naturally aligned, mapped at the
  * same virtual address in the host (its direct-map address) and in the
  * monitor's page tables.  Trap entry finds it from the stack pointer
  * (every monitor stack lives inside it): x = rsp & ~(XDATA_SIZE - 1).
  *
- *   0x0000  struct bt86_xdata (fields below), the monitor GDT and TSS
+ *   0x0000  struct bt86_xdata (fields below), then the monitor TSS
  *   0x1000  the monitor IDT (256 16-byte gates)
- *   0x2000  the main stack (TSS.RSP0, monitor C code), top at 0x4000
- *   0x4000  IST stack for #DF (IST1), top at 0x5000
- *   0x5000  IST stack for NMI (IST2), top at 0x6000
- *   0x6000  IST stack for #MC (IST4), top at 0x7000
- *   0x7000  unused
+ *   0x2000  the cross GDT: the host's GDT copied, plus the monitor's slots
+ *   0x3000  the guest GDT: shadow of the guest's, plus the monitor's slots
+ *   0x4000  the main stack (TSS.RSP0, monitor C code), top at 0x6000
+ *   0x6000  IST stack for #DF (IST1), top at 0x7000
+ *   0x7000  IST stack for NMI (IST2), top at 0x8000
+ *   0x8000  IST stack for #MC (IST4), top at 0x9000
+ *   0x9000  the monitor's own per-vCPU data (decoder buffers), to 0x10000
  *
- * The IST numbers match Linux's (DF 1, NMI 2, MCE 4): between the two LTRs
- * of a switch an NMI may be delivered through either TSS.
- *
- * This header is shared by C and assembly: offsets are plain numbers here,
- * and world.c checks each against the C struct with static_assert.
+ * The IST numbers match Linux's (DF 1, NMI 2, MCE 4).  This header is
+ * shared by the module's C and assembly and by the monitor: offsets are
+ * plain numbers here, and world.c checks each against the struct.
  */
 #ifndef BT86_XDATA_H
 #define BT86_XDATA_H
 
-#define XDATA_ORDER	3
-#define XDATA_SIZE	0x8000
-#define XDATA_GDT	0x0c00 /* 32 descriptors */
-#define XDATA_TSS	0x0d00 /* 104-byte 64-bit TSS */
-#define XDATA_IDT	0x1000
-#define XDATA_STACK_TOP 0x4000
-#define XDATA_DF_STACK	0x5000
-#define XDATA_NMI_STACK 0x6000
-#define XDATA_MC_STACK	0x7000
+#define XDATA_ORDER	 4
+#define XDATA_SIZE	 0x10000
+#define XDATA_TSS	 0x0f00 /* 104-byte 64-bit TSS */
+#define XDATA_IDT	 0x1000
+#define XDATA_CROSS_GDT	 0x2000
+#define XDATA_GUEST_GDT	 0x3000
+#define XDATA_STACK_TOP	 0x6000
+#define XDATA_DF_STACK	 0x7000
+#define XDATA_NMI_STACK	 0x8000
+#define XDATA_MC_STACK	 0x9000
+#define XDATA_MONITOR	 0x9000
+#define XDATA_MONITOR_SZ 0x7000
 
 /*
- * Monitor GDT selectors.  0x10/0x18 equal the host's kernel CS/DS on
- * purpose: an NMI taken between the two LGDTs of a switch returns to a
- * valid CS and SS whichever GDT is loaded.
+ * GDT slots.  Both GDTs hold GDT_SLOTS descriptors; the monitor's own
+ * selectors sit in the last slots of both, so they stay valid across the
+ * switch between them.  The guest's descriptors keep their own indices in
+ * the guest GDT (a guest selector means the same slot), so a guest GDT may
+ * use slots 0 to GUEST_GDT_SLOTS - 1; the few slots before the monitor's
+ * hold stale descriptors: segments the guest loaded before changing or
+ * dropping their GDT entry (the CPU keeps the old descriptor, SDM 3A §3.4.3).
  */
-#define MON_CS		0x10
-#define MON_DS		0x18
-#define MON_TSS_SEL	0x40
-#define GUEST_GDT_FIRST 16 /* shadow CS, SS, DS, ES, FS, GS */
-#define MON_GDT_ENTRIES 32
+#define GDT_SLOTS	 512
+#define GUEST_GDT_SLOTS	 496
+#define STALE_SLOT_FIRST 496 /* 6 slots: CS SS DS ES FS GS */
+#define MON_CS		 (504 << 3)
+#define MON_DS		 (505 << 3)
+#define MON_TSS_SEL	 (506 << 3) /* 16 bytes: slots 506 and 507 */
+#define HOST_GDT_COPY	 16 /* host GDT entries copied to the cross GDT */
 
-/* struct bt86_xdata offsets */
+/* struct bt86_xdata offsets used by switch.S */
 #define XD_HOST_RSP	0x000
 #define XD_HOST_CR0	0x008
 #define XD_HOST_CR3	0x010
@@ -56,12 +66,12 @@
 #define XD_MON_CR4	0x030
 #define XD_HOST_FS_BASE 0x038
 #define XD_HOST_GS_BASE 0x040
-#define XD_MON_TRAP	0x048 /* monitor C trap handler, 0 if none */
+#define XD_MON_ENTRY	0x048 /* monitor_entry() in the monitor image */
 #define XD_HOST_GDT	0x050 /* 10-byte descriptor-table pointers */
-#define XD_HOST_GDT_RW	0x060
-#define XD_HOST_IDT	0x070
-#define XD_MON_GDT	0x080
-#define XD_MON_IDT	0x090
+#define XD_HOST_IDT	0x060
+#define XD_CROSS_GDTR	0x070
+#define XD_GUEST_GDTR	0x080
+#define XD_MON_IDTR	0x090
 #define XD_HOST_TR	0x0a0 /* 16-bit selectors */
 #define XD_HOST_LDT	0x0a2
 #define XD_HOST_DS	0x0a4
@@ -69,7 +79,7 @@
 #define XD_HOST_SS	0x0a8
 #define XD_HOST_FS	0x0aa
 #define XD_HOST_GS	0x0ac
-#define XD_GUEST_DS	0x0b0
+#define XD_GUEST_DS	0x0b0 /* the hardware selectors the guest runs with */
 #define XD_GUEST_ES	0x0b2
 #define XD_GUEST_FS	0x0b4
 #define XD_GUEST_GS	0x0b6
@@ -81,12 +91,13 @@
 #define XD_RFLAGS	0x150
 #define XD_RSP		0x158
 #define XD_SS		0x160
-#define XD_EXIT		0x168 /* enum bt86_xexit */
+#define XD_EXIT		0x168 /* XEXIT_* */
 #define XD_NMI_PENDING	0x16c
 #define XD_MCE_PENDING	0x170
-#define XD_FAULT_CR2	0x178
-#define XD_TRAPS	0x180
-#define XD_DEBUG_FAULT	0x188 /* tests: the monitor faults on purpose */
+#define XD_MON_CALL	0x174 /* XMON_*: why monitor_entry() is called */
+#define XD_GUEST_CR2	0x178 /* CR2 at the last guest trap */
+/* A monitor fault: vector, error, RIP, CS, RFLAGS, RSP, SS, CR2 (8 u64) */
+#define XD_FAULT 0x180
 
 /* GPR slots inside XD_GPR */
 #define GPR_RAX 0x00
@@ -105,9 +116,13 @@
 #define GPR_R14 0x68
 #define GPR_R15 0x70
 
-/* Why the switch came back (XD_EXIT). */
-#define XEXIT_GUEST_TRAP 1 /* a trap from guest code: see the frame */
-#define XEXIT_MON_FAULT	 2 /* an exception inside the monitor or switch */
+/* XD_EXIT: why the switch came back to the host. */
+#define XEXIT_GUEST	1 /* the monitor wants the host: see exit_reason */
+#define XEXIT_MON_FAULT 2 /* an exception inside the monitor or switch */
+
+/* XD_MON_CALL */
+#define XMON_ENTER 1 /* from the host: load the guest state */
+#define XMON_TRAP  2 /* a trap from guest code: see the frame */
 
 /* Vectors whose exceptions push an error code (SDM 3A, table 6-1). */
 #define ERRCODE_VECTORS 0x60227d00 /* 8 10 11 12 13 14 17 21 29 30 */
@@ -117,6 +132,7 @@
 #include <linux/types.h>
 #endif
 /* The monitor defines u16, u32, u64, __packed and __aligned itself. */
+#include "uapi/bt86.h"
 
 struct bt86_desc_ptr {
 	u16 limit;
@@ -128,13 +144,27 @@ struct bt86_gprs {
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
+/*
+ * A pending port I/O exit, filled by the monitor.  For IN the module's
+ * RUN returns, the launcher fills the data, and the monitor completes the
+ * instruction at the next entry (io_pending).
+ */
+struct bt86_xio {
+	u8 direction; /* BT86_EXIT_IO_IN / _OUT */
+	u8 size;      /* 1, 2 or 4 */
+	u16 port;
+	u32 count; /* > 1 for string I/O */
+};
+
 struct bt86_xdata {
+	/* the switch (offsets above) */
 	u64 host_rsp;
 	u64 host_cr0, host_cr3, host_cr4;
 	u64 mon_cr0, mon_cr3, mon_cr4;
 	u64 host_fs_base, host_gs_base;
-	u64 mon_trap;
-	struct bt86_desc_ptr host_gdt, host_gdt_rw, host_idt, mon_gdt, mon_idt;
+	u64 mon_entry;
+	struct bt86_desc_ptr host_gdt, host_idt, cross_gdtr, guest_gdtr;
+	struct bt86_desc_ptr mon_idtr;
 	u16 host_tr, host_ldt, host_ds, host_es, host_ss, host_fs, host_gs;
 	u16 pad0;
 	u16 guest_ds, guest_es, guest_fs, guest_gs;
@@ -143,11 +173,27 @@ struct bt86_xdata {
 	u32 exit;
 	u32 nmi_pending;
 	u32 mce_pending;
-	u32 pad1;
-	u64 fault_cr2;
-	u64 traps;
-	u32 debug_fault;
-	u32 pad2;
+	u32 mon_call;
+	u64 guest_cr2;
+	/* A monitor fault, kept apart from the guest's trap frame above. */
+	u64 fault_vector, fault_error, fault_rip, fault_cs, fault_rflags;
+	u64 fault_rsp, fault_ss, fault_cr2;
+
+	/* between the module and the monitor */
+	u64 io_page;	  /* monitor VA of the run area's I/O data page */
+	u64 ram_end;	  /* guest RAM is [0, ram_end), contiguous */
+	u32 exit_reason;  /* BT86_EXIT_* when exit == XEXIT_GUEST */
+	u32 state_loaded; /* 0: the monitor must load regs/sregs */
+	u32 io_pending;	  /* an IN waits for the launcher's data */
+	u32 debug_fault;  /* tests: the monitor faults on purpose */
+	u64 traps;	  /* traps from guest code the monitor saw */
+	u64 emulated;	  /* instructions the monitor emulated */
+	struct bt86_xio io;
+	struct bt86_exception_info {
+		u32 vector, error_code, eip, cr2;
+	} exception;
+	struct bt86_regs regs;	 /* the guest's architectural state ... */
+	struct bt86_sregs sregs; /* ... kept by the monitor while it runs */
 };
 
 #ifdef __KERNEL__

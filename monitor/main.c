@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The monitor's C side: every trap from guest code comes here, on a monitor
- * stack, in the monitor's address space, with interrupts off
- * (kmod/switch.S, bt86_trap_common).
+ * The monitor's entry point.  The crosspage code (kmod/switch.S) calls it on
+ * a monitor stack, in the monitor's address space, with interrupts off:
  *
- * For now the monitor decides nothing by itself: it counts the trap and
- * sends every one back to the host, where the module forwards host events
- * and hands guest exceptions to the launcher.  The virtual CPU (issue 4)
- * will emulate privileged instructions here without leaving the monitor.
+ *   XMON_ENTER  the host is entering the guest: load the guest state the
+ *               module handed over, finish a pending IN;
+ *   XMON_TRAP   guest code trapped: emulate, or go back to the host.
+ *
+ * It returns 0 to (re)enter the guest, anything else to return to the host
+ * with x->exit_reason saying why (0: a host event the module forwards).
  */
 #include "monitor.h"
 
@@ -17,14 +18,25 @@
  */
 #define UNMAPPED_ADDRESS 0x100000000ULL
 
-/* Returns 0 to resume the guest, anything else to go back to the host. */
+static long monitor_enter(struct bt86_xdata *x)
+{
+	if (!x->state_loaded)
+		vcpu_load(x);
+	if (x->io_pending)
+		emulate_complete_io(x);
+	return 0;
+}
+
 long monitor_entry(struct bt86_xdata *x)
 {
+	x->exit_reason = 0;
+	if (x->mon_call == XMON_ENTER)
+		return monitor_enter(x);
 	x->traps++;
 	if (x->debug_fault) {
 		/* BT86_TEST_MONITOR_FAULT: a monitor bug, on purpose. */
 		x->debug_fault = 0;
 		return *(volatile uint64_t *)UNMAPPED_ADDRESS;
 	}
-	return 1;
+	return emulate_trap(x);
 }

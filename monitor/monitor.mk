@@ -21,10 +21,16 @@ MONITOR_CFLAGS	:= -std=gnu11 -ffreestanding -fpie -fno-plt -fvisibility=hidden \
 		   -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 		   -fno-asynchronous-unwind-tables -fno-exceptions -fno-common \
 		   -fcf-protection=none -nostdlib -nostdinc \
-		   -isystem $(shell $(MONITOR_CC) -print-file-name=include) -Imonitor \
+		   -isystem $(shell $(MONITOR_CC) -print-file-name=include) \
+		   -Imonitor/include -Imonitor -Ikmod \
 		   -O2 -Wall -Wextra -g
 MONITOR_LDFLAGS	:= -static -pie --no-dynamic-linker -z norelro \
 		   -z max-page-size=4096 -z noexecstack -T monitor/monitor.lds
+# Zydis: ZYDIS_* variables, MONITOR_ZYDIS_OBJS, and the decoder's flags in
+# MONITOR_CFLAGS.
+include monitor/zydis.mk
+MONITOR_OBJS	+= $(MONITOR_ZYDIS_OBJS)
+
 READELF		?= readelf
 NM		?= nm
 OBJCOPY		?= objcopy
@@ -32,7 +38,7 @@ OBJCOPY		?= objcopy
 .PHONY: monitor
 monitor: $(MONITOR_BIN)
 
-$(MONITOR_O)/%.o: monitor/%.c
+$(MONITOR_O)/%.o: monitor/%.c | $(ZYDIS_NEEDED)
 	@mkdir -p $(@D)
 	$(MONITOR_CC) $(MONITOR_CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -65,8 +65,11 @@ static void load_code(struct __test_metadata *_metadata,
 
 	memcpy(self->ram + CODE, code, len);
 	GET_SREGS(self->vcpu, &sregs);
+	/* The CPL is CS's RPL; SS and CS have DPL = CPL. */
 	sregs.cs.dpl = ring;
+	sregs.cs.selector = (sregs.cs.selector & ~3) | ring;
 	sregs.ss.dpl = ring;
+	sregs.ss.selector = (sregs.ss.selector & ~3) | ring;
 	sregs.ds.dpl = sregs.es.dpl = sregs.fs.dpl = sregs.gs.dpl = 3;
 	SET_SREGS(self->vcpu, &sregs);
 	GET_REGS(self->vcpu, &regs);

@@ -24,3 +24,16 @@ $(UNIT_OBJDIR)/%.o: tests/unit/%.c
 	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(UNIT_OBJS:.o=.d)
+
+# test-decode: the monitor's decoder (monitor/decode.c) built for userland,
+# over the same Zydis sources built into $(ZYDIS_LIB) (monitor/zydis.mk).
+UNIT_DECODE_OBJ	:= $(UNIT_OBJDIR)/monitor-decode.o
+$(UNIT_OBJDIR)/test-decode.o $(UNIT_DECODE_OBJ): UNIT_CFLAGS += -Imonitor $(ZYDIS_DEFS) $(ZYDIS_INC)
+$(UNIT_OBJDIR)/test-decode.o: | $(ZYDIS_NEEDED)
+$(O)/tests/unit/test-decode: $(UNIT_DECODE_OBJ) $(ZYDIS_LIB)
+
+$(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(UNIT_DECODE_OBJ:.o=.d)

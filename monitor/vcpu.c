@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's architectural state (x->regs, x->sregs) and the hardware
+ * state the guest really runs with (x->gpr, the trap frame, the selectors),
+ * and the shadow GDT between them.
+ *
+ * Guest ring 0 runs at CPL 1 and ring 3 at CPL 3.  The real EFLAGS.IF is
+ * always 1 (host interrupts must stop the guest) and the real IOPL is 0 (so
+ * I/O and CLI/STI trap); the guest's own IF and IOPL live in x->regs.
+ *
+ * The shadow GDT keeps the guest's indices: guest selector s names shadow
+ * slot s >> 3, built from the guest's descriptor through a whitelist (code
+ * and data only, L stripped, accessed preset, DPL 0 compressed to 1;
+ * system descriptors and gates never copied: notes/architecture.md §1).  A
+ * loaded segment whose guest descriptor no longer matches what the CPU
+ * cached (the guest changed its GDT after loading it) runs from a stale
+ * slot holding the cached descriptor, as the real CPU would keep it.
+ */
+#include "monitor.h"
+
+#define DESC_TYPE_SHIFT 40
+#define DESC_A		(1ULL << 40)
+#define DESC_S		(1ULL << 44)
+#define DESC_DPL_SHIFT	45
+#define DESC_P		(1ULL << 47)
+#define DESC_L		(1ULL << 53)
+
+static u64 *guest_gdt(struct bt86_xdata *x)
+{
+	return (u64 *)((u8 *)x + XDATA_GUEST_GDT);
+}
+
+unsigned int vcpu_cpl(const struct bt86_xdata *x)
+{
+	return x->sregs.cs.selector & 3;
+}
+
+/* The hardware privilege level guest code at @cpl runs at. */
+static unsigned int hw_rpl(unsigned int cpl)
+{
+	return cpl == 3 ? 3 : 1;
+}
+
+/* A guest descriptor as the shadow GDT may hold it, or 0 (not present). */
+static u64 shadow_desc(u64 d)
+{
+	if (!(d & DESC_P) || !(d & DESC_S))
+		return 0;
+	d &= ~DESC_L;
+	d |= DESC_A;
+	if (!((d >> DESC_DPL_SHIFT) & 3))
+		d |= 1ULL << DESC_DPL_SHIFT;
+	return d;
+}
+
+/* The descriptor a segment's hidden part describes, shadowed. */
+static u64 segment_desc(const struct bt86_segment *s)
+{
+	u32 limit = s->g ? s->limit >> 12 : s->limit;
+	u64 d = (limit & 0xffffULL) | ((u64)(s->base & 0xffffff) << 16) |
+		((u64)(s->type & 0xf) << DESC_TYPE_SHIFT) |
+		((u64)(s->s & 1) << 44) | ((u64)(s->dpl & 3) << DESC_DPL_SHIFT) |
+		((u64)(s->present & 1) << 47) |
+		((u64)((limit >> 16) & 0xf) << 48) | ((u64)(s->avl & 1) << 52) |
+		((u64)(s->db & 1) << 54) | ((u64)(s->g & 1) << 55) |
+		((u64)(s->base >> 24) << 56);
+
+	return shadow_desc(d);
+}
+
+/* The hidden part the CPU loads from descriptor @d for selector @sel. */
+static void segment_from_desc(struct bt86_segment *s, u16 sel, u64 d)
+{
+	u32 limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
+
+	s->selector = sel;
+	s->base = ((d >> 16) & 0xffffff) | ((d >> 56) << 24);
+	s->g = (d >> 55) & 1;
+	s->limit = s->g ? (limit << 12) | 0xfff : limit;
+	s->type = (d >> DESC_TYPE_SHIFT) & 0xf;
+	s->s = (d >> 44) & 1;
+	s->dpl = (d >> DESC_DPL_SHIFT) & 3;
+	s->present = (d >> 47) & 1;
+	s->avl = (d >> 52) & 1;
+	s->db = (d >> 54) & 1;
+	s->unusable = 0;
+}
+
+/* The guest's own descriptor for GDT selector @sel, or 0. */
+static u64 guest_desc(struct bt86_xdata *x, u16 sel)
+{
+	u32 off = sel & ~7u;
+	u64 d;
+
+	if ((sel & 4) || !(sel >> 3) || off + 7 > x->sregs.gdt.limit)
+		return 0;
+	if (guest_read(x, x->sregs.gdt.base + off, &d, 8))
+		return 0;
+	return d;
+}
+
+/* Rebuild the guest part of the shadow GDT from the guest's GDT. */
+static void shadow_gdt_build(struct bt86_xdata *x)
+{
+	u64 *gdt = guest_gdt(x);
+	unsigned int i;
+
+	for (i = 0; i < GUEST_GDT_SLOTS; i++)
+		gdt[i] = shadow_desc(guest_desc(x, i << 3));
+}
+
+/*
+ * The hardware selector for a loaded guest segment: its own when the shadow
+ * slot holds what the CPU cached, else a stale slot with the cached copy.
+ */
+static u16 hw_selector(struct bt86_xdata *x, const struct bt86_segment *s,
+		       unsigned int stale, unsigned int rpl)
+{
+	u64 *gdt = guest_gdt(x);
+	u64 want = segment_desc(s);
+	unsigned int slot = s->selector >> 3;
+
+	if (s->unusable || !want)
+		return 0;
+	if (!(s->selector & 4) && slot && slot < GUEST_GDT_SLOTS &&
+	    gdt[slot] == want)
+		return (s->selector & ~3) | rpl;
+	gdt[STALE_SLOT_FIRST + stale] = want;
+	return ((STALE_SLOT_FIRST + stale) << 3) | rpl;
+}
+
+/* Point every hardware selector at the right slot for the cached state. */
+static void load_selectors(struct bt86_xdata *x)
+{
+	struct bt86_sregs *sr = &x->sregs;
+	unsigned int rpl = hw_rpl(vcpu_cpl(x));
+
+	x->cs = hw_selector(x, &sr->cs, 0, rpl);
+	x->ss = hw_selector(x, &sr->ss, 1, rpl);
+	x->guest_ds = hw_selector(x, &sr->ds, 2, sr->ds.selector & 3);
+	x->guest_es = hw_selector(x, &sr->es, 3, sr->es.selector & 3);
+	x->guest_fs = hw_selector(x, &sr->fs, 4, sr->fs.selector & 3);
+	x->guest_gs = hw_selector(x, &sr->gs, 5, sr->gs.selector & 3);
+}
+
+void vcpu_reload_gdt(struct bt86_xdata *x)
+{
+	shadow_gdt_build(x);
+	load_selectors(x);
+}
+
+/* Guest registers -> the hardware frame, at entry from the host. */
+void vcpu_load(struct bt86_xdata *x)
+{
+	const struct bt86_regs *r = &x->regs;
+
+	vcpu_reload_gdt(x);
+	x->gpr.rax = r->eax;
+	x->gpr.rcx = r->ecx;
+	x->gpr.rdx = r->edx;
+	x->gpr.rbx = r->ebx;
+	x->gpr.rbp = r->ebp;
+	x->gpr.rsi = r->esi;
+	x->gpr.rdi = r->edi;
+	x->rsp = r->esp;
+	x->rip = r->eip;
+	x->rflags = (r->eflags & ~(EFLAGS_IOPL | EFLAGS_NT | EFLAGS_VM |
+				   EFLAGS_RF)) |
+		    EFLAGS_IF;
+	x->state_loaded = 1;
+}
+
+/*
+ * A segment the guest may have reloaded natively (MOV Sreg, far JMP): if
+ * the hardware selector names a guest slot, the guest's descriptor is what
+ * the CPU loaded.  Stale slots mean "unchanged since we loaded it".
+ */
+static void save_segment(struct bt86_xdata *x, struct bt86_segment *s,
+			 u16 hw, bool rpl_is_cpl)
+{
+	unsigned int slot = hw >> 3;
+	u16 sel;
+	u64 d;
+
+	if (!hw) {
+		if (!rpl_is_cpl) {
+			s->selector = 0;
+			s->unusable = 1;
+		}
+		return;
+	}
+	if (slot >= GUEST_GDT_SLOTS)
+		return;
+	/* CS and SS carry the guest's CPL, not the hardware's. */
+	sel = rpl_is_cpl ? (hw & ~3) | (s->selector & 3) : hw;
+	if (sel == s->selector && !s->unusable)
+		return;
+	d = guest_desc(x, sel);
+	if (d)
+		segment_from_desc(s, sel, d);
+}
+
+/* The hardware frame -> guest registers, before every return to the host. */
+void vcpu_save(struct bt86_xdata *x)
+{
+	struct bt86_regs *r = &x->regs;
+	struct bt86_sregs *sr = &x->sregs;
+	const u32 virt = EFLAGS_IF | EFLAGS_IOPL;
+
+	r->eax = x->gpr.rax;
+	r->ecx = x->gpr.rcx;
+	r->edx = x->gpr.rdx;
+	r->ebx = x->gpr.rbx;
+	r->ebp = x->gpr.rbp;
+	r->esi = x->gpr.rsi;
+	r->edi = x->gpr.rdi;
+	r->esp = x->rsp;
+	r->eip = x->rip;
+	r->eflags = ((u32)x->rflags & ~virt) | (r->eflags & virt);
+	save_segment(x, &sr->cs, x->cs, true);
+	save_segment(x, &sr->ss, x->ss, true);
+	save_segment(x, &sr->ds, x->guest_ds, false);
+	save_segment(x, &sr->es, x->guest_es, false);
+	save_segment(x, &sr->fs, x->guest_fs, false);
+	save_segment(x, &sr->gs, x->guest_gs, false);
+}
+
+/*
+ * MOV SS at CPL 1 with the guest's RPL 0 selector faults (SS needs
+ * RPL = CPL), so the monitor does the load the guest asked for, with the
+ * checks of SDM 2B "MOV": a writable data segment with RPL = DPL = CPL.
+ * Returns 0, or -1 for the #GP a real CPU would raise.
+ */
+int vcpu_load_ss(struct bt86_xdata *x, u16 sel)
+{
+	unsigned int cpl = vcpu_cpl(x);
+	u64 d = guest_desc(x, sel);
+	unsigned int type = (d >> DESC_TYPE_SHIFT) & 0xf;
+
+	if (!d || (sel & 3) != cpl || !(d & DESC_S) || (type & 8) ||
+	    !(type & 2) || ((d >> DESC_DPL_SHIFT) & 3) != cpl ||
+	    !(d & DESC_P))
+		return -1;
+	segment_from_desc(&x->sregs.ss, sel, d);
+	x->ss = hw_selector(x, &x->sregs.ss, 1, hw_rpl(cpl));
+	return 0;
+}
+
+/* The 32-bit general register with hardware encoding @index (EAX = 0). */
+u32 *vcpu_gpr32(struct bt86_xdata *x, unsigned int index)
+{
+	static const unsigned int map[8] = { 0, 1, 2, 3, 0xff, 4, 5, 6 };
+	u64 *g = &x->gpr.rax;
+
+	/* ESP lives in the frame, not with the others. */
+	if (index == 4)
+		return (u32 *)&x->rsp;
+	return (u32 *)&g[map[index & 7]];
+}
