@@ -73,6 +73,13 @@ SYM_FUNC_START(bt86_world_enter)
 	lidt	XD_MON_IDTR(%rdi)
 	mov	$MON_TSS_SEL, %ax
 	ltr	%ax
+	/*
+	 * No LDT while the guest runs: the host process's LDT (modify_ldt)
+	 * could hold a 64-bit code segment a guest selector with TI=1 would
+	 * reach.  Guest LDTs will be shadowed like the GDT.
+	 */
+	xor	%eax, %eax
+	lldt	%ax
 	lea	XDATA_STACK_TOP(%rdi), %rsp
 	xor	%eax, %eax
 	mov	%eax, %ss		/* a null SS is fine at CPL 0 in 64-bit mode */

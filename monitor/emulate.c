@@ -86,7 +86,8 @@ static u32 linear_address(struct bt86_xdata *x, const ZydisDecodedOperand *op,
 			  unsigned int address_width)
 {
 	u32 ea = reg_value(x, op->mem.base) +
-		 reg_value(x, op->mem.index) * (op->mem.scale ? op->mem.scale : 1) +
+		 reg_value(x, op->mem.index) *
+			 (op->mem.scale ? op->mem.scale : 1) +
 		 (u32)op->mem.disp.value;
 
 	if (address_width == 16)
@@ -128,7 +129,8 @@ static long emulate_hlt(struct bt86_xdata *x, struct decoded_insn *d)
 static long emulate_load_dtable(struct bt86_xdata *x, struct decoded_insn *d,
 				struct bt86_dtable *dt, bool gdt)
 {
-	const ZydisDecodedOperand *m = find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
+	const ZydisDecodedOperand *m =
+		find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
 	u8 buf[6];
 	u32 base;
 
@@ -187,8 +189,7 @@ static u8 *io_data(struct bt86_xdata *x)
 	return (u8 *)(uintptr_t)x->io_page;
 }
 
-static long io_exit(struct bt86_xdata *x, u8 dir, u8 size, u16 port,
-		    u32 count)
+static long io_exit(struct bt86_xdata *x, u8 dir, u8 size, u16 port, u32 count)
 {
 	x->io.direction = dir;
 	x->io.size = size;
@@ -205,9 +206,9 @@ static long emulate_in_out(struct bt86_xdata *x, struct decoded_insn *d,
 	const ZydisDecodedOperand *data = &d->ops[out ? 1 : 0];
 	const ZydisDecodedOperand *port = &d->ops[out ? 0 : 1];
 	u8 size = data->size / 8;
-	u16 p = port->type == ZYDIS_OPERAND_TYPE_IMMEDIATE ?
-			(u16)port->imm.value.u :
-			(u16)*vcpu_gpr32(x, 2); /* DX */
+	u16 p = port->type == ZYDIS_OPERAND_TYPE_IMMEDIATE
+			? (u16)port->imm.value.u
+			: (u16)*vcpu_gpr32(x, 2); /* DX */
 	u32 eax = *vcpu_gpr32(x, 0);
 
 	skip(x, d);

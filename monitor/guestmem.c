@@ -32,8 +32,7 @@ int guest_read(const struct bt86_xdata *x, u32 addr, void *dst, u32 len)
 	return 0;
 }
 
-int guest_write(const struct bt86_xdata *x, u32 addr, const void *src,
-		u32 len)
+int guest_write(const struct bt86_xdata *x, u32 addr, const void *src, u32 len)
 {
 	if (!guest_range_ok(x, addr, len))
 		return -1;

@@ -59,7 +59,8 @@ static u64 segment_desc(const struct bt86_segment *s)
 	u32 limit = s->g ? s->limit >> 12 : s->limit;
 	u64 d = (limit & 0xffffULL) | ((u64)(s->base & 0xffffff) << 16) |
 		((u64)(s->type & 0xf) << DESC_TYPE_SHIFT) |
-		((u64)(s->s & 1) << 44) | ((u64)(s->dpl & 3) << DESC_DPL_SHIFT) |
+		((u64)(s->s & 1) << 44) |
+		((u64)(s->dpl & 3) << DESC_DPL_SHIFT) |
 		((u64)(s->present & 1) << 47) |
 		((u64)((limit >> 16) & 0xf) << 48) | ((u64)(s->avl & 1) << 52) |
 		((u64)(s->db & 1) << 54) | ((u64)(s->g & 1) << 55) |
@@ -164,8 +165,8 @@ void vcpu_load(struct bt86_xdata *x)
 	x->gpr.rdi = r->edi;
 	x->rsp = r->esp;
 	x->rip = r->eip;
-	x->rflags = (r->eflags & ~(EFLAGS_IOPL | EFLAGS_NT | EFLAGS_VM |
-				   EFLAGS_RF)) |
+	x->rflags = (r->eflags &
+		     ~(EFLAGS_IOPL | EFLAGS_NT | EFLAGS_VM | EFLAGS_RF)) |
 		    EFLAGS_IF;
 	x->state_loaded = 1;
 }
@@ -175,8 +176,8 @@ void vcpu_load(struct bt86_xdata *x)
  * the hardware selector names a guest slot, the guest's descriptor is what
  * the CPU loaded.  Stale slots mean "unchanged since we loaded it".
  */
-static void save_segment(struct bt86_xdata *x, struct bt86_segment *s,
-			 u16 hw, bool rpl_is_cpl)
+static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
+			 bool rpl_is_cpl)
 {
 	unsigned int slot = hw >> 3;
 	u16 sel;
@@ -238,8 +239,7 @@ int vcpu_load_ss(struct bt86_xdata *x, u16 sel)
 	unsigned int type = (d >> DESC_TYPE_SHIFT) & 0xf;
 
 	if (!d || (sel & 3) != cpl || !(d & DESC_S) || (type & 8) ||
-	    !(type & 2) || ((d >> DESC_DPL_SHIFT) & 3) != cpl ||
-	    !(d & DESC_P))
+	    !(type & 2) || ((d >> DESC_DPL_SHIFT) & 3) != cpl || !(d & DESC_P))
 		return -1;
 	segment_from_desc(&x->sregs.ss, sel, d);
 	x->ss = hw_selector(x, &x->sregs.ss, 1, hw_rpl(cpl));

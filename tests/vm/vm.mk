@@ -1,5 +1,6 @@
 # The sandbox VM's own helper programs (see docs/sandbox.md).
 SANDBOX_HELPERS := $(O)/tests/vm/debug-exit $(O)/tests/vm/paging-levels \
+		   $(O)/tests/vm/switch-bench \
 		   $(O)/tests/vm/timeit
 
 tests: $(SANDBOX_HELPERS)
