@@ -26,6 +26,20 @@
 #include <asm/segment.h>
 #include "xdata.h"
 
+/*
+ * XDATA_FROM_IDTR reg: the crosspage data block, from the loaded IDT (the
+ * monitor IDT lives in it).  Traps from CPL 0 must not derive it from RSP:
+ * between the LIDT and the LTR of a switch, an NMI is delivered on the
+ * *host's* NMI IST stack, since the host's TSS is still the one loaded.
+ */
+.macro XDATA_FROM_IDTR reg
+	sub	$16, %rsp
+	sidt	(%rsp)
+	mov	2(%rsp), \reg
+	add	$16, %rsp
+	sub	$XDATA_IDT, \reg
+.endm
+
 	.section .text.bt86_xpage, "ax"
 	.code64
 	.balign 4096
@@ -203,8 +217,7 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	 * guest's trap frame (which the host may still have to act on: an
 	 * interrupt to forward, an NMI to unblock) and go home.
 	 */
-	mov	%rsp, %rcx
-	and	$~(XDATA_SIZE - 1), %rcx
+	XDATA_FROM_IDTR %rcx
 	popq	XD_FAULT + 0x00(%rcx)	/* vector */
 	popq	XD_FAULT + 0x08(%rcx)	/* error code */
 	popq	XD_FAULT + 0x10(%rcx)	/* RIP */
@@ -221,8 +234,7 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 
 .Lhost_event:
 	push	%rcx
-	mov	%rsp, %rcx
-	and	$~(XDATA_SIZE - 1), %rcx
+	XDATA_FROM_IDTR %rcx
 	cmpq	$2, 8(%rsp)
 	jne	1f
 	movl	$1, XD_NMI_PENDING(%rcx)
