@@ -21,7 +21,7 @@ MONITOR_CFLAGS	:= -std=gnu11 -ffreestanding -fpie -fno-plt -fvisibility=hidden \
 		   -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 		   -fno-asynchronous-unwind-tables -fno-exceptions -fno-common \
 		   -fcf-protection=none -nostdlib -nostdinc \
-		   -isystem $(shell $(MONITOR_CC) -print-file-name=include) \
+		   -isystem $(shell $(MONITOR_CC) -print-file-name=include 2>/dev/null) \
 		   -Imonitor/include -Imonitor -Ikmod \
 		   -O2 -Wall -Wextra -g
 MONITOR_LDFLAGS	:= -static -pie --no-dynamic-linker -z norelro \
