@@ -14,8 +14,8 @@
  *
  * Instructions that do not trap at CPL 1 run natively, with their known
  * differences from ring 0 (POPF keeping IF, PUSHF showing IOPL 0, SGDT
- * showing the monitor's GDT, ...): that is what --accel tae is for
- * (docs/trap-and-emulate.md, issue 4).
+ * showing the monitor's GDT, ...): that is what --accel tae is for, and
+ * what the sensitive guest of issue 4 will list one by one.
  */
 #include "decode.h"
 #include "monitor.h"
