@@ -505,12 +505,6 @@ static void bt86_forward_vector(unsigned int v)
 	stub();
 }
 
-/* Was this trap from guest context the host's (interrupt, NMI, #MC)? */
-static bool bt86_is_host_event(unsigned int vector)
-{
-	return vector == 2 || vector == 18 || (vector >= 32 && vector != 0x80);
-}
-
 static void bt86_forward_host_events(struct bt86_vcpu *vcpu)
 {
 	struct bt86_xdata *x = vcpu->x;

@@ -196,6 +196,17 @@ struct bt86_xdata {
 	struct bt86_sregs sregs; /* ... kept by the monitor while it runs */
 };
 
+/*
+ * A trap from guest context that belongs to the host: an NMI, a machine
+ * check, or an external interrupt (every vector from 32 up but 0x80, the
+ * one the guest reaches with INT through a DPL 3 gate).  The monitor sends
+ * these back and the module forwards them with "int $vector".
+ */
+static inline bool bt86_is_host_event(u64 vector)
+{
+	return vector == 2 || vector == 18 || (vector >= 32 && vector != 0x80);
+}
+
 #ifdef __KERNEL__
 /* switch.S: the crosspage code */
 void bt86_world_enter(struct bt86_xdata *x);

@@ -352,16 +352,10 @@ static long emulate_gp(struct bt86_xdata *x)
 	return report_exception(x, VECTOR_GP, x->error);
 }
 
-/* Host events taken in guest context: the module forwards them. */
-static bool is_host_event(u64 vector)
-{
-	return vector == 2 || vector == 18 || (vector >= 32 && vector != 0x80);
-}
-
 /* A trap from guest code: 0 resumes the guest, 1 goes to the host. */
 long emulate_trap(struct bt86_xdata *x)
 {
-	if (is_host_event(x->vector))
+	if (bt86_is_host_event(x->vector))
 		return exit_to_host(x, 0);
 	/* Only guest ring 0 is emulated; ring 3 #GP is the guest's own. */
 	if (x->vector == VECTOR_GP && vcpu_cpl(x) == 0)

@@ -6,7 +6,8 @@
  *
  * --accel bt creates the VM in BT86_MODE_BT (binary translation), --accel
  * tae in BT86_MODE_TAE (trap-and-emulate, the teaching mode).  Until the
- * monitor lands, BT86_RUN answers EOPNOTSUPP and the launcher says so.
+ * binary translator lands, BT86_RUN answers EOPNOTSUPP in BT86_MODE_BT and
+ * the launcher says so.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -294,11 +295,8 @@ static void bt86__kick(struct backend *b)
 {
 	struct bt86_backend *k = b->priv;
 
-	/* The vCPU thread itself looks at the devices before running. */
-	if (!k->run || pthread_equal(pthread_self(), k->vcpu_thread))
-		return;
-	__atomic_store_n(&k->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pthread_kill(k->vcpu_thread, SIGUSR1);
+	if (k->run)
+		backend__kick_thread(&k->run->immediate_exit, k->vcpu_thread);
 }
 
 static void dump_segment(struct cpu_dump *d, int i,

@@ -289,11 +289,8 @@ static void kvm__kick(struct backend *b)
 {
 	struct kvm_backend *k = b->priv;
 
-	/* The vCPU thread itself looks at the devices before running. */
-	if (!k->run || pthread_equal(pthread_self(), k->vcpu_thread))
-		return;
-	__atomic_store_n(&k->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pthread_kill(k->vcpu_thread, SIGUSR1);
+	if (k->run)
+		backend__kick_thread(&k->run->immediate_exit, k->vcpu_thread);
 }
 
 static void dump_segment(struct cpu_dump *d, int i, const struct kvm_segment *s)

@@ -11,6 +11,8 @@
 #ifndef BT86_BACKEND_H
 #define BT86_BACKEND_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,5 +118,20 @@ extern const struct backend_ops bt86_backend_ops;
 
 /* A negative errno from run() meaning "this engine cannot run guests yet". */
 #define BACKEND_NOT_READY (-1000)
+
+/*
+ * Make the vCPU thread leave its run ioctl soon, from any other thread.
+ * Both run areas (kvm_run, bt86_run) have an immediate_exit byte: set
+ * first, it covers a signal that lands before the ioctl is entered; the
+ * signal (SIGUSR1, whose handler does nothing) covers one already inside.
+ */
+static inline void backend__kick_thread(uint8_t *immediate_exit,
+					pthread_t vcpu_thread)
+{
+	if (pthread_equal(pthread_self(), vcpu_thread))
+		return; /* the vCPU thread looks at the devices before running */
+	__atomic_store_n(immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu_thread, SIGUSR1);
+}
 
 #endif
