@@ -24,6 +24,7 @@
 #include "serial.h"
 #include "testdev.h"
 #include "trap.h"
+#include "user.h"
 #include "x86.h"
 
 int main(void);
