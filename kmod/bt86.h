@@ -59,6 +59,10 @@ struct bt86_vcpu {
 	bool dead;	      /* the monitor faulted: RUN fails with -EIO */
 	bool state_dirty; /* regs/sregs set by userland since the last RUN */
 	struct bt86_vcpu_stats stats;
+	/* time accounting for the stats (world.c) */
+	u64 tsc_trips;	  /* TSC cycles inside the monitor's world */
+	u64 run_ns;	  /* inside BT86_RUN */
+	u64 last_exit_ns; /* when BT86_RUN last returned, or 0 */
 };
 
 struct bt86_vm {
@@ -102,6 +106,7 @@ int bt86_world_run(struct bt86_vcpu *vcpu);
 int bt86_world_arm_fault(struct bt86_vcpu *vcpu);
 void bt86_world_free_vcpu(struct bt86_vcpu *vcpu);
 void bt86_world_free_vm(struct bt86_vm *vm);
+void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st);
 
 /* state.c */
 void bt86_reset_state(struct bt86_regs *regs, struct bt86_sregs *sregs);

@@ -164,7 +164,10 @@ static long bt86_vcpu_run(struct bt86_vcpu *vcpu, unsigned long arg)
 
 static long bt86_vcpu_get_stats(struct bt86_vcpu *vcpu, void __user *argp)
 {
-	if (copy_to_user(argp, &vcpu->stats, sizeof(vcpu->stats)))
+	struct bt86_vcpu_stats st;
+
+	bt86_world_stats(vcpu, &st);
+	if (copy_to_user(argp, &st, sizeof(st)))
 		return -EFAULT;
 	return 0;
 }

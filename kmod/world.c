@@ -19,6 +19,7 @@
  */
 #include <linux/hw_breakpoint.h>
 #include <linux/kernel.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
@@ -27,6 +28,7 @@
 #include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fpu/api.h>
+#include <asm/tsc.h>
 #include <asm/msr.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
@@ -333,6 +335,7 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 	bt86_build_idt(x);
 	bt86_build_gdtrs(x);
 	x->mon_entry = vm->image.entry;
+	x->v.irq_vector = XIRQ_NONE;
 	x->io_page = io_va;
 	x->ram_end = bt86_ram_end(vm);
 	vcpu->x = x;
@@ -355,21 +358,35 @@ void bt86_world_free_vcpu(struct bt86_vcpu *vcpu)
 static void bt86_hand_state_to_monitor(struct bt86_vcpu *vcpu)
 {
 	struct bt86_xdata *x = vcpu->x;
+	struct bt86_run *run = vcpu->run;
 
-	if (!vcpu->state_dirty)
-		return;
-	x->regs = vcpu->regs;
-	x->sregs = vcpu->sregs;
-	x->state_loaded = 0;
-	x->io_pending = 0;
-	vcpu->state_dirty = false;
+	if (vcpu->state_dirty) {
+		x->regs = vcpu->regs;
+		x->sregs = vcpu->sregs;
+		x->state_loaded = 0;
+		x->io_pending = 0;
+		x->mmio.pending = 0;
+		vcpu->state_dirty = false;
+	}
+	/* The launcher's answer to an MMIO read. */
+	if (x->mmio.pending)
+		memcpy(x->mmio.data, run->mmio.data, sizeof(x->mmio.data));
+	x->v.irq_vector = vcpu->pending_vector == BT86_NO_VECTOR ?
+				  XIRQ_NONE :
+				  vcpu->pending_vector;
+	x->v.irq_window = READ_ONCE(run->request_interrupt_window);
 }
 
 /* The guest's registers as of the last exit, for GET_REGS/GET_SREGS. */
 static void bt86_take_state_from_monitor(struct bt86_vcpu *vcpu)
 {
-	vcpu->regs = vcpu->x->regs;
-	vcpu->sregs = vcpu->x->sregs;
+	struct bt86_xdata *x = vcpu->x;
+
+	vcpu->regs = x->regs;
+	vcpu->sregs = x->sregs;
+	vcpu->pending_vector = x->v.irq_vector == XIRQ_NONE ?
+				       BT86_NO_VECTOR :
+				       (int)x->v.irq_vector;
 }
 
 /* --- host state ------------------------------------------------------------- */
@@ -549,13 +566,16 @@ static void bt86_world_trip(struct bt86_vcpu *vcpu)
 	struct bt86_host_state before, after;
 	struct bt86_xdata *x = vcpu->x;
 	struct bt86_msr_save msrs;
+	u64 tsc;
 
 	if (check_host_state)
 		bt86_read_host_state(&before);
 	bt86_msrs_to_monitor(&msrs);
 	bt86_prepare_entry(vcpu->vm, x);
 	x->exit = 0;
+	tsc = rdtsc();
 	bt86_world_enter(x);
+	vcpu->tsc_trips += rdtsc() - tsc;
 	bt86_msrs_to_host(&msrs);
 	vcpu->stats.world_switches++;
 	if (check_host_state) {
@@ -624,13 +644,30 @@ static bool bt86_handle_exit(struct bt86_vcpu *vcpu)
 	if (x->mon_call == XMON_TRAP)
 		vcpu->stats.guest_traps++;
 	run->if_flag = !!(x->regs.eflags & X86_EFLAGS_IF);
-	/* Interrupt delivery to the guest arrives with the virtual CPU. */
-	run->ready_for_interrupt_injection = 0;
+	/* As KVM: IF set, no interrupt shadow, nothing queued already. */
+	run->ready_for_interrupt_injection = run->if_flag && !x->v.shadow &&
+					     x->v.irq_vector == XIRQ_NONE;
 	switch (x->exit_reason) {
 	case 0:
 		return false; /* a host event, already forwarded */
 	case BT86_EXIT_IO:
 		bt86_report_io(vcpu);
+		return true;
+	case BT86_EXIT_MMIO:
+		run->exit_reason = BT86_EXIT_MMIO;
+		run->mmio.phys_addr = x->mmio.phys;
+		run->mmio.len = x->mmio.len;
+		run->mmio.is_write = x->mmio.is_write;
+		memcpy(run->mmio.data, x->mmio.data, sizeof(run->mmio.data));
+		return true;
+	case BT86_EXIT_INTERNAL_ERROR:
+		/* The guest did what this bt86 cannot run: the VM stops. */
+		vcpu->dead = true;
+		run->exit_reason = BT86_EXIT_INTERNAL_ERROR;
+		run->internal.suberror = BT86_INTERNAL_UNSUPPORTED;
+		run->internal.ndata = 3;
+		memcpy(run->internal.data, x->v.unsupported,
+		       sizeof(x->v.unsupported));
 		return true;
 	case BT86_EXIT_EXCEPTION:
 		run->exit_reason = BT86_EXIT_EXCEPTION;
@@ -669,6 +706,7 @@ static int bt86_world_build(struct bt86_vcpu *vcpu)
 int bt86_world_run(struct bt86_vcpu *vcpu)
 {
 	struct bt86_run *run = vcpu->run;
+	u64 start;
 	int ret;
 
 	if (vcpu->dead)
@@ -685,6 +723,9 @@ int bt86_world_run(struct bt86_vcpu *vcpu)
 	ret = bt86_world_build(vcpu);
 	if (ret)
 		return ret;
+	start = ktime_get_ns();
+	if (vcpu->last_exit_ns)
+		vcpu->stats.userland_ns += start - vcpu->last_exit_ns;
 	run->exit_reason = BT86_EXIT_UNKNOWN;
 	bt86_hand_state_to_monitor(vcpu);
 	for (;;) {
@@ -710,7 +751,39 @@ int bt86_world_run(struct bt86_vcpu *vcpu)
 	bt86_take_state_from_monitor(vcpu);
 	if (run->exit_reason < ARRAY_SIZE(vcpu->stats.exits))
 		vcpu->stats.exits[run->exit_reason]++;
+	vcpu->last_exit_ns = ktime_get_ns();
+	vcpu->run_ns += vcpu->last_exit_ns - start;
 	return ret;
+}
+
+static u64 bt86_tsc_to_ns(u64 cycles)
+{
+	return tsc_khz ? mul_u64_u32_div(cycles, 1000000, tsc_khz) : 0;
+}
+
+/*
+ * BT86_GET_VCPU_STATS: the module's counters, the monitor's, and the time
+ * split: guest code (the monitor's TSC count), the rest of the monitor's
+ * world, the rest of BT86_RUN, and the launcher between runs.
+ */
+void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st)
+{
+	const struct bt86_xdata *x = vcpu->x;
+	u64 trips_ns = bt86_tsc_to_ns(vcpu->tsc_trips);
+	unsigned int i;
+
+	*st = vcpu->stats;
+	st->kernel_ns = vcpu->run_ns > trips_ns ? vcpu->run_ns - trips_ns : 0;
+	if (!x)
+		return;
+	st->guest_ns = bt86_tsc_to_ns(x->stats.tsc_guest);
+	st->monitor_ns = trips_ns > st->guest_ns ? trips_ns - st->guest_ns : 0;
+	for (i = 0; i < ARRAY_SIZE(st->emulated); i++)
+		st->emulated[i] = x->stats.emulated[i];
+	for (i = 0; i < ARRAY_SIZE(st->exceptions); i++)
+		st->exceptions[i] = x->stats.exceptions[i];
+	st->software_interrupts = x->stats.software_interrupts;
+	st->external_interrupts = x->stats.external_interrupts;
 }
 
 /* BT86_TEST_MONITOR_FAULT: arm a deliberate fault for the next trap. */

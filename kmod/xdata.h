@@ -156,6 +156,42 @@ struct bt86_xio {
 	u32 count; /* > 1 for string I/O */
 };
 
+/* No external interrupt waits (bt86_vcpu_ext.irq_vector). */
+#define XIRQ_NONE 0xffffffffu
+
+/* The virtual CPU's state beyond struct bt86_regs and bt86_sregs. */
+struct bt86_vcpu_ext {
+	u32 dr[8];		 /* DR0-DR7 as the guest wrote them */
+	u32 sysenter_cs, sysenter_esp, sysenter_eip;
+	u32 irq_vector;		 /* in/out: XIRQ_NONE or a vector to deliver */
+	u32 irq_window;		 /* in: exit once an interrupt can be taken */
+	u32 irq_ready;		 /* out: BT86_INTERRUPT would be taken now */
+	u32 shadow;		 /* STI/MOV SS: interrupts held one insn */
+	u32 step;		 /* the monitor set TF to end the shadow */
+	u32 pad;
+	u64 pat;
+	u64 unsupported[3];	 /* BT86_INTERNAL_UNSUPPORTED data[] */
+};
+
+/* A guest access to non-RAM guest-physical memory, for the launcher. */
+struct bt86_xmmio {
+	u64 phys;
+	u8 data[8];
+	u32 len;
+	u8 is_write;
+	u8 pending; /* a read waits for the launcher's data */
+	u8 pad[2];
+};
+
+/* Counters the monitor keeps (the module adds them to its own). */
+struct bt86_mon_stats {
+	u64 emulated[32];   /* BT86_EMUL_* */
+	u64 exceptions[32]; /* delivered to the guest, by vector */
+	u64 software_interrupts, external_interrupts;
+	u64 tsc_guest;	/* TSC cycles spent running guest code */
+	u64 tsc_resume; /* TSC at the last return into guest code */
+};
+
 struct bt86_xdata {
 	/* the switch (offsets above) */
 	u64 host_rsp;
@@ -194,6 +230,9 @@ struct bt86_xdata {
 	} exception;
 	struct bt86_regs regs;	 /* the guest's architectural state ... */
 	struct bt86_sregs sregs; /* ... kept by the monitor while it runs */
+	struct bt86_vcpu_ext v;	 /* ... and the rest of its virtual CPU */
+	struct bt86_xmmio mmio;	 /* a pending MMIO exit */
+	struct bt86_mon_stats stats;
 };
 
 /*

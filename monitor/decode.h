@@ -30,4 +30,9 @@ struct decoded_insn {
  */
 int decode_insn(const uint8_t *bytes, size_t len, struct decoded_insn *out);
 
+/* The same for code whose default operand and address size is @width
+ * (16 or 32: the D bit of its code segment). */
+int decode_insn_width(const uint8_t *bytes, size_t len, unsigned int width,
+		      struct decoded_insn *out);
+
 #endif /* BT86_DECODE_H */

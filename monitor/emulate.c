@@ -1,65 +1,100 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Trap-and-emulate: what the monitor does with a trap from guest code.
+ * The #GP path: guest code tried something CPL 1 (or IOPL 0) may not do.
  *
- * Guest ring 0 runs directly at CPL 1 with IOPL 0, so its privileged and
- * I/O instructions raise #GP.  This file decodes the faulting instruction
- * (Zydis, decode.h) and emulates the few a multiboot guest needs to start:
- * CLI, STI, HLT, IN, OUT, INS, OUTS (with REP), LGDT, LIDT, LLDT of the null
- * selector, and MOV SS (which faults at CPL 1 for the guest's RPL 0
- * selector).  Port I/O and HLT go out to the launcher.  Everything else —
- * other instructions, other exceptions — ends the run with
- * BT86_EXIT_EXCEPTION and the guest's state, for the launcher to print; the
- * virtual CPU of issue 4 will deliver them to the guest's IDT instead.
+ * Guest ring 0 runs at CPL 1, so its privileged instructions fault; so do
+ * its IRET and far RET to ring 0 (RPL 0 < CPL 1), MOV SS of its RPL 0
+ * selectors, INT n through the monitor's DPL 0 gates, and port I/O and
+ * CLI/STI (the real IOPL is 0).  The faulting instruction is decoded
+ * (Zydis, decode.h) and done here as the guest's CPU would do it, with the
+ * guest's CPL, IOPL and tables.  Anything else is the guest's own #GP and
+ * goes to its IDT.
  *
- * Instructions that do not trap at CPL 1 run natively, with their known
- * differences from ring 0 (POPF keeping IF, PUSHF showing IOPL 0, SGDT
- * showing the monitor's GDT, ...): that is what --accel tae is for, and
- * what the sensitive guest of issue 4 will list one by one.
+ * This file: decoding, the dispatch, operand access.  The instructions
+ * themselves: emulate_io.c (port I/O, MMIO), emulate_sys.c (control and
+ * debug registers, MSRs, descriptor tables), iret.c, transfer.c, task.c.
  */
-#include "decode.h"
-#include "monitor.h"
+#include "emulate.h"
 
-#define VECTOR_GP 13
-#define VECTOR_PF 14
-
-static struct decoded_insn *insn_buffer(struct bt86_xdata *x)
+void count_emulated(struct bt86_xdata *x, unsigned int what)
 {
-	return (struct decoded_insn *)((u8 *)x + XDATA_MONITOR);
-}
-
-/* Leave for the host with @reason; the guest state is saved first. */
-static long exit_to_host(struct bt86_xdata *x, u32 reason)
-{
-	x->exit_reason = reason;
-	vcpu_save(x);
-	return 1;
-}
-
-static long report_exception(struct bt86_xdata *x, u32 vector, u32 error)
-{
-	x->exception.vector = vector;
-	x->exception.error_code = error;
-	x->exception.eip = (u32)x->rip;
-	x->exception.cr2 = vector == VECTOR_PF ? (u32)x->guest_cr2 : 0;
-	return exit_to_host(x, BT86_EXIT_EXCEPTION);
-}
-
-static void skip(struct bt86_xdata *x, const struct decoded_insn *d)
-{
-	x->rip = (u32)(x->rip + d->insn.length);
 	x->emulated++;
+	if (what < 32)
+		x->stats.emulated[what]++;
+}
+
+void skip(struct bt86_xdata *x, const struct decoded_insn *d)
+{
+	u32 eip = x->regs.eip + d->insn.length;
+
+	x->regs.eip = x->sregs.cs.db ? eip : eip & 0xffff;
+}
+
+long complete(struct bt86_xdata *x, const struct decoded_insn *d, fault_t f)
+{
+	if (f)
+		return raise_fault(x, f);
+	skip(x, d);
+	return 0;
 }
 
 /* --- operands --------------------------------------------------------------- */
 
-static u32 reg_value(struct bt86_xdata *x, ZydisRegister r)
+const ZydisDecodedOperand *find_operand(const struct decoded_insn *d,
+					ZydisOperandType type)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->insn.operand_count; i++)
+		if (d->ops[i].type == type)
+			return &d->ops[i];
+	return NULL;
+}
+
+u32 reg_read(struct bt86_xdata *x, ZydisRegister r)
 {
 	if (r >= ZYDIS_REGISTER_EAX && r <= ZYDIS_REGISTER_EDI)
 		return *vcpu_gpr32(x, r - ZYDIS_REGISTER_EAX);
 	if (r >= ZYDIS_REGISTER_AX && r <= ZYDIS_REGISTER_DI)
 		return *vcpu_gpr32(x, r - ZYDIS_REGISTER_AX) & 0xffff;
-	return 0;
+	if (r >= ZYDIS_REGISTER_AL && r <= ZYDIS_REGISTER_BL)
+		return *vcpu_gpr32(x, r - ZYDIS_REGISTER_AL) & 0xff;
+	if (r >= ZYDIS_REGISTER_AH && r <= ZYDIS_REGISTER_BH)
+		return (*vcpu_gpr32(x, r - ZYDIS_REGISTER_AH) >> 8) & 0xff;
+	switch (r) {
+	case ZYDIS_REGISTER_ES:
+		return x->sregs.es.selector;
+	case ZYDIS_REGISTER_CS:
+		return x->sregs.cs.selector;
+	case ZYDIS_REGISTER_SS:
+		return x->sregs.ss.selector;
+	case ZYDIS_REGISTER_DS:
+		return x->sregs.ds.selector;
+	case ZYDIS_REGISTER_FS:
+		return x->sregs.fs.selector;
+	case ZYDIS_REGISTER_GS:
+		return x->sregs.gs.selector;
+	default:
+		return 0;
+	}
+}
+
+void reg_write(struct bt86_xdata *x, ZydisRegister r, u32 value)
+{
+	u32 *g;
+
+	if (r >= ZYDIS_REGISTER_EAX && r <= ZYDIS_REGISTER_EDI) {
+		*vcpu_gpr32(x, r - ZYDIS_REGISTER_EAX) = value;
+	} else if (r >= ZYDIS_REGISTER_AX && r <= ZYDIS_REGISTER_DI) {
+		g = vcpu_gpr32(x, r - ZYDIS_REGISTER_AX);
+		*g = (*g & 0xffff0000) | (value & 0xffff);
+	} else if (r >= ZYDIS_REGISTER_AL && r <= ZYDIS_REGISTER_BL) {
+		g = vcpu_gpr32(x, r - ZYDIS_REGISTER_AL);
+		*g = (*g & ~0xffu) | (value & 0xff);
+	} else if (r >= ZYDIS_REGISTER_AH && r <= ZYDIS_REGISTER_BH) {
+		g = vcpu_gpr32(x, r - ZYDIS_REGISTER_AH);
+		*g = (*g & ~0xff00u) | ((value & 0xff) << 8);
+	}
 }
 
 static const struct bt86_segment *segment_of(struct bt86_xdata *x,
@@ -81,243 +116,313 @@ static const struct bt86_segment *segment_of(struct bt86_xdata *x,
 	}
 }
 
-/* The linear address of a memory operand (segment limits not checked). */
-static u32 linear_address(struct bt86_xdata *x, const ZydisDecodedOperand *op,
-			  unsigned int address_width)
+fault_t mem_address(struct bt86_xdata *x, const struct decoded_insn *d,
+		    const ZydisDecodedOperand *op, u32 len, bool write,
+		    u32 *lin)
 {
-	u32 ea = reg_value(x, op->mem.base) +
-		 reg_value(x, op->mem.index) *
+	const struct bt86_segment *seg = segment_of(x, op->mem.segment);
+	u32 ea = reg_read(x, op->mem.base) +
+		 reg_read(x, op->mem.index) *
 			 (op->mem.scale ? op->mem.scale : 1) +
 		 (u32)op->mem.disp.value;
+	fault_t f = op->mem.segment == ZYDIS_REGISTER_SS ? FAULT(VEC_SS, 0)
+							   : FAULT_GP0;
 
-	if (address_width == 16)
+	if (d->insn.address_width == 16)
 		ea &= 0xffff;
-	return segment_of(x, op->mem.segment)->base + ea;
-}
-
-static const ZydisDecodedOperand *find_operand(const struct decoded_insn *d,
-					       ZydisOperandType type)
-{
-	unsigned int i;
-
-	for (i = 0; i < d->insn.operand_count; i++)
-		if (d->ops[i].type == type)
-			return &d->ops[i];
-	return NULL;
-}
-
-/* --- the instructions ----------------------------------------------------- */
-
-static long emulate_cli_sti(struct bt86_xdata *x, struct decoded_insn *d,
-			    bool set)
-{
-	if (set)
-		x->regs.eflags |= EFLAGS_IF;
-	else
-		x->regs.eflags &= ~EFLAGS_IF;
-	skip(x, d);
+	if (!segment_offset_ok(seg, ea, len))
+		return f;
+	/* Writes need a writable data segment (SDM 3A §5.4.1). */
+	if (write && (!seg->s || (seg->type & 8) || !(seg->type & 2)))
+		return f;
+	*lin = seg->base + ea;
 	return 0;
 }
 
-static long emulate_hlt(struct bt86_xdata *x, struct decoded_insn *d)
+fault_t mem_read(struct bt86_xdata *x, const struct decoded_insn *d,
+		 const ZydisDecodedOperand *op, void *buf, u32 len)
 {
-	skip(x, d);
-	return exit_to_host(x, BT86_EXIT_HLT);
-}
+	u32 lin;
+	fault_t f = mem_address(x, d, op, len, false, &lin);
 
-/* LGDT/LIDT m16&32: a 16-bit limit, then a base (24 bits with o16). */
-static long emulate_load_dtable(struct bt86_xdata *x, struct decoded_insn *d,
-				struct bt86_dtable *dt, bool gdt)
-{
-	const ZydisDecodedOperand *m =
-		find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
-	u8 buf[6];
-	u32 base;
-
-	if (!m || guest_read(x, linear_address(x, m, d->insn.address_width),
-			     buf, sizeof(buf)))
-		return report_exception(x, VECTOR_GP, 0);
-	base = buf[2] | buf[3] << 8 | buf[4] << 16 | (u32)buf[5] << 24;
-	if (d->insn.operand_width == 16)
-		base &= 0xffffff;
-	dt->limit = buf[0] | buf[1] << 8;
-	dt->base = base;
-	skip(x, d);
-	if (gdt)
-		vcpu_reload_gdt(x);
+	if (f)
+		return f;
+	if (guest_read(x, lin, buf, len))
+		mon_memset(buf, 0xff, len); /* the open bus */
 	return 0;
 }
 
-/* LLDT: only the null selector (no LDT) until shadow LDTs exist. */
-static long emulate_lldt(struct bt86_xdata *x, struct decoded_insn *d)
+fault_t mem_write(struct bt86_xdata *x, const struct decoded_insn *d,
+		  const ZydisDecodedOperand *op, const void *buf, u32 len)
+{
+	u32 lin;
+	fault_t f = mem_address(x, d, op, len, true, &lin);
+
+	if (!f)
+		guest_write(x, lin, buf, len);
+	return f;
+}
+
+fault_t operand_read(struct bt86_xdata *x, const struct decoded_insn *d,
+		     const ZydisDecodedOperand *op, u32 *value)
+{
+	*value = 0;
+	if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+		*value = reg_read(x, op->reg.value);
+		return 0;
+	}
+	if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		*value = (u32)op->imm.value.u;
+		return 0;
+	}
+	return mem_read(x, d, op, value, op->size / 8);
+}
+
+fault_t operand_write(struct bt86_xdata *x, const struct decoded_insn *d,
+		      const ZydisDecodedOperand *op, u32 value)
+{
+	if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+		reg_write(x, op->reg.value, value);
+		return 0;
+	}
+	return mem_write(x, d, op, &value, op->size / 8);
+}
+
+/* --- instructions that change the flow ------------------------------------- */
+
+/*
+ * INT n through a monitor gate of DPL 0: #GP with error code n*8+2 (IDT
+ * bit set, SDM 3A §6.13).  QEMU 7.2's TCG reports n*16+2 (QEMU issue
+ * #1382): both forms mean the same.
+ */
+static long emulate_int(struct bt86_xdata *x, struct decoded_insn *d)
+{
+	u32 n = (u32)d->ops[0].imm.value.u & 0xff;
+
+	if (x->error != n * 8 + 2 && x->error != n * 16 + 2)
+		return raise_fault(x, FAULT(VEC_GP, x->error));
+	count_emulated(x, BT86_EMUL_INT);
+	skip(x, d);
+	return deliver_software_int(x, n, d->insn.length);
+}
+
+static long emulate_far_branch(struct bt86_xdata *x, struct decoded_insn *d,
+			       bool call)
 {
 	const ZydisDecodedOperand *op = &d->ops[0];
-	u16 sel;
+	unsigned int opsize = d->insn.operand_width;
+	u32 next = x->regs.eip + d->insn.length;
+	u32 off = 0;
+	u16 sel = 0;
+	fault_t f;
 
-	if (op->type != ZYDIS_OPERAND_TYPE_REGISTER)
-		return report_exception(x, VECTOR_GP, 0);
-	sel = reg_value(x, op->reg.value);
-	if (sel & ~3)
-		return report_exception(x, VECTOR_GP, sel & ~3);
-	x->sregs.ldt.selector = 0;
-	x->sregs.ldt.unusable = 1;
+	if (op->type == ZYDIS_OPERAND_TYPE_POINTER) {
+		sel = op->ptr.segment;
+		off = op->ptr.offset;
+	} else if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+		u8 buf[6];
+		u32 lin;
+
+		f = mem_address(x, d, op, opsize / 8 + 2, false, &lin);
+		if (f)
+			return raise_fault(x, f);
+		if (guest_read(x, lin, buf, opsize / 8 + 2))
+			mon_memset(buf, 0xff, sizeof(buf));
+		mon_memcpy(&off, buf, opsize / 8);
+		mon_memcpy(&sel, buf + opsize / 8, 2);
+	} else {
+		return raise_fault(x, FAULT(VEC_GP, x->error));
+	}
+	if (opsize == 16)
+		next &= 0xffff;
+	return far_transfer(x, sel, off, call, opsize, next);
+}
+
+/* --- MOV SS, POP SS, LSS ---------------------------------------------------- */
+
+/*
+ * Guest ring 0's SS selectors have RPL 0, and loading one at CPL 1 faults
+ * (SS needs RPL = CPL): the monitor loads it with the guest's CPL.  MOV SS
+ * and POP SS hold interrupts off for one instruction (SDM 3A §6.8.3).
+ */
+static long load_ss(struct bt86_xdata *x, struct decoded_insn *d, u16 sel,
+		    u32 esp, bool shadow)
+{
+	struct bt86_segment ss;
+	fault_t f = segment_load_ss(x, sel, vcpu_cpl(x), VEC_GP, &ss);
+
+	if (f)
+		return raise_fault(x, f);
+	count_emulated(x, BT86_EMUL_MOV_SS);
+	x->sregs.ss = ss;
+	x->regs.esp = esp;
+	x->v.shadow = shadow;
 	skip(x, d);
 	return 0;
 }
 
 static long emulate_mov_ss(struct bt86_xdata *x, struct decoded_insn *d)
 {
-	const ZydisDecodedOperand *src = &d->ops[1];
-	u16 sel;
+	u32 sel;
+	fault_t f = operand_read(x, d, &d->ops[1], &sel);
 
-	if (src->type == ZYDIS_OPERAND_TYPE_REGISTER)
-		sel = reg_value(x, src->reg.value);
-	else if (src->type != ZYDIS_OPERAND_TYPE_MEMORY ||
-		 guest_read(x, linear_address(x, src, d->insn.address_width),
-			    &sel, 2))
-		return report_exception(x, VECTOR_GP, 0);
-	if (vcpu_load_ss(x, sel))
-		return report_exception(x, VECTOR_GP, sel & ~3);
+	if (f)
+		return raise_fault(x, f);
+	return load_ss(x, d, (u16)sel, x->regs.esp, true);
+}
+
+static long emulate_pop_ss(struct bt86_xdata *x, struct decoded_insn *d)
+{
+	u32 esp = x->regs.esp, sel = 0;
+	fault_t f = stack_pop(x, &esp, &sel, d->insn.operand_width / 8);
+
+	if (f)
+		return raise_fault(x, f);
+	return load_ss(x, d, (u16)sel, esp, true);
+}
+
+static long emulate_lss(struct bt86_xdata *x, struct decoded_insn *d)
+{
+	unsigned int size = d->insn.operand_width / 8;
+	u32 off = 0, lin;
+	u8 buf[6];
+	u16 sel;
+	fault_t f = mem_address(x, d, &d->ops[1], size + 2, false, &lin);
+
+	if (f)
+		return raise_fault(x, f);
+	if (guest_read(x, lin, buf, size + 2))
+		mon_memset(buf, 0xff, sizeof(buf));
+	mon_memcpy(&off, buf, size);
+	mon_memcpy(&sel, buf + size, 2);
+	f = segment_load_ss(x, sel, vcpu_cpl(x), VEC_GP,
+			    &(struct bt86_segment){ 0 });
+	if (f)
+		return raise_fault(x, f);
+	reg_write(x, d->ops[0].reg.value, off);
+	return load_ss(x, d, sel, x->regs.esp, false);
+}
+
+/* --- CLI, STI, HLT ---------------------------------------------------------- */
+
+static bool iopl_allows(const struct bt86_xdata *x)
+{
+	return vcpu_cpl(x) <= ((x->regs.eflags & EFLAGS_IOPL) >> IOPL_SHIFT);
+}
+
+static long emulate_cli_sti(struct bt86_xdata *x, struct decoded_insn *d,
+			    bool set)
+{
+	if (!iopl_allows(x))
+		return raise_fault(x, FAULT_GP0);
+	count_emulated(x, set ? BT86_EMUL_STI : BT86_EMUL_CLI);
+	/* STI holds interrupts off for one more instruction (SDM 2B "STI"). */
+	if (set && !(x->regs.eflags & EFLAGS_IF))
+		x->v.shadow = 1;
+	vcpu_set_eflags(x, set ? EFLAGS_IF : 0, EFLAGS_IF);
 	skip(x, d);
 	return 0;
 }
 
-/* --- port I/O ----------------------------------------------------------------- */
-
-static u8 *io_data(struct bt86_xdata *x)
+/* HLT: wait for an interrupt, in the launcher, unless one waits here. */
+static long emulate_hlt(struct bt86_xdata *x, struct decoded_insn *d)
 {
-	return (u8 *)(uintptr_t)x->io_page;
-}
-
-static long io_exit(struct bt86_xdata *x, u8 dir, u8 size, u16 port, u32 count)
-{
-	x->io.direction = dir;
-	x->io.size = size;
-	x->io.port = port;
-	x->io.count = count;
-	x->io_pending = dir == BT86_EXIT_IO_IN;
-	return exit_to_host(x, BT86_EXIT_IO);
-}
-
-/* IN/OUT with AL/AX/EAX and an imm8 or DX port. */
-static long emulate_in_out(struct bt86_xdata *x, struct decoded_insn *d,
-			   bool out)
-{
-	const ZydisDecodedOperand *data = &d->ops[out ? 1 : 0];
-	const ZydisDecodedOperand *port = &d->ops[out ? 0 : 1];
-	u8 size = data->size / 8;
-	u16 p = port->type == ZYDIS_OPERAND_TYPE_IMMEDIATE
-			? (u16)port->imm.value.u
-			: (u16)*vcpu_gpr32(x, 2); /* DX */
-	u32 eax = *vcpu_gpr32(x, 0);
-
+	if (vcpu_cpl(x))
+		return raise_fault(x, FAULT_GP0);
+	count_emulated(x, BT86_EMUL_HLT);
 	skip(x, d);
-	if (out) {
-		mon_memcpy(io_data(x), &eax, size);
-		return io_exit(x, BT86_EXIT_IO_OUT, size, p, 1);
-	}
-	return io_exit(x, BT86_EXIT_IO_IN, size, p, 1);
-}
-
-/*
- * INS/OUTS, with or without REP.  One exit moves at most a page of data; a
- * longer REP leaves EIP on the instruction with ECX counted down, so the
- * guest runs it again for the rest (its interrupt window stays open between
- * the pieces, as on a real CPU).
- */
-static long emulate_string_io(struct bt86_xdata *x, struct decoded_insn *d,
-			      bool out, u8 size)
-{
-	bool rep = d->insn.attributes & ZYDIS_ATTRIB_HAS_REP;
-	bool down = x->rflags & EFLAGS_DF;
-	u32 *ecx = vcpu_gpr32(x, 1), *ptr = vcpu_gpr32(x, out ? 6 : 7);
-	u32 n = rep ? *ecx : 1, i, lin;
-	const struct bt86_segment *seg;
-	const ZydisDecodedOperand *m;
-
-	if (!n) {
-		skip(x, d);
+	if (x->v.irq_vector != XIRQ_NONE && (x->regs.eflags & EFLAGS_IF)) {
+		x->v.shadow = 0;
 		return 0;
 	}
-	if (n > 4096 / size)
-		n = 4096 / size;
-	m = find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
-	seg = out && m ? segment_of(x, m->mem.segment) : &x->sregs.es;
-	lin = seg->base + *ptr;
-	/* The whole piece must be guest RAM, whichever way it walks. */
-	if (!guest_range_ok(x, down ? lin - (n - 1) * size : lin, n * size))
-		return report_exception(x, VECTOR_PF, 0);
-	if (out) {
-		for (i = 0; i < n; i++)
-			guest_read(x, down ? lin - i * size : lin + i * size,
-				   io_data(x) + i * size, size);
-		*ptr += down ? -(n * size) : n * size;
-		if (rep)
-			*ecx -= n;
-		if (!rep || !*ecx)
-			skip(x, d);
-		return io_exit(x, BT86_EXIT_IO_OUT, size, *vcpu_gpr32(x, 2), n);
-	}
-	/* IN: the data lands at the next entry (emulate_complete_io). */
-	return io_exit(x, BT86_EXIT_IO_IN, size, *vcpu_gpr32(x, 2), n);
+	return exit_to_host(x, BT86_EXIT_HLT);
+}
+
+/* --- the dispatch ------------------------------------------------------------ */
+
+static bool is_far(const struct decoded_insn *d)
+{
+	return d->insn.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR;
+}
+
+static bool writes_ss(const struct decoded_insn *d)
+{
+	return d->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       d->ops[0].reg.value == ZYDIS_REGISTER_SS;
 }
 
 /*
- * Called at the next entry after an IN exit: the launcher's data is in the
- * I/O page.  IN writes AL/AX/EAX; INS stores to ES:EDI and counts down.
+ * The guest's own #GP, after one more look: a selector fault may come from
+ * a shadow slot that missed a guest GDT write (no write tracing yet), and
+ * a guest LDT is not shadowed.
  */
-void emulate_complete_io(struct bt86_xdata *x)
+static long guest_gp(struct bt86_xdata *x)
 {
-	struct decoded_insn *d = insn_buffer(x);
-	u8 size = x->io.size;
-	u32 *eax = vcpu_gpr32(x, 0);
-	u32 n = x->io.count, i, lin, *edi, *ecx;
-	bool down, rep;
+	u32 err = x->error;
 
-	x->io_pending = 0;
-	if (d->insn.mnemonic == ZYDIS_MNEMONIC_IN) {
-		mon_memcpy(eax, io_data(x), size);
-		return;
+	if ((err & 0xfffc) && !(err & 2)) {
+		if ((err & 4) && !x->sregs.ldt.unusable)
+			return exit_unsupported(x, BT86_UNSUPPORTED_LDT, err);
+		if (vcpu_resync_slot(x, err & 0xfff8))
+			return 0; /* run the instruction again */
 	}
-	rep = d->insn.attributes & ZYDIS_ATTRIB_HAS_REP;
-	down = x->rflags & EFLAGS_DF;
-	edi = vcpu_gpr32(x, 7);
-	ecx = vcpu_gpr32(x, 1);
-	lin = x->sregs.es.base + *edi;
-	for (i = 0; i < n; i++)
-		guest_write(x, down ? lin - i * size : lin + i * size,
-			    io_data(x) + i * size, size);
-	*edi += down ? -(n * size) : n * size;
-	if (rep)
-		*ecx -= n;
-	if (!rep || !*ecx)
-		skip(x, d);
+	return raise_fault(x, FAULT(VEC_GP, err));
 }
 
-/* --- #GP ------------------------------------------------------------------- */
-
-static long emulate_gp(struct bt86_xdata *x)
+/* Read and decode the instruction at CS:EIP into the per-vCPU buffer. */
+static int decode_current(struct bt86_xdata *x, struct decoded_insn *d)
 {
-	struct decoded_insn *d = insn_buffer(x);
-	u32 eip = x->sregs.cs.base + (u32)x->rip;
+	u32 eip = x->sregs.cs.base + x->regs.eip;
 	u8 bytes[15];
 	u32 len = sizeof(bytes);
 
 	/* Up to 15 bytes, stopping at the end of RAM. */
 	while (len && !guest_range_ok(x, eip, len))
 		len--;
-	if (!len || guest_read(x, eip, bytes, len) ||
-	    decode_insn(bytes, len, d))
-		return report_exception(x, VECTOR_GP, x->error);
-	/* MOV SS faults with the selector as error code; the rest with 0. */
-	if (d->insn.mnemonic == ZYDIS_MNEMONIC_MOV &&
-	    d->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-	    d->ops[0].reg.value == ZYDIS_REGISTER_SS)
-		return emulate_mov_ss(x, d);
-	if (x->error)
-		return report_exception(x, VECTOR_GP, x->error);
+	if (!len || guest_read(x, eip, bytes, len))
+		return -1;
+	return decode_insn_width(bytes, len, x->sregs.cs.db ? 32 : 16, d);
+}
+
+long emulate_gp(struct bt86_xdata *x)
+{
+	struct decoded_insn *d = insn_buffer(x);
+
+	if (decode_current(x, d))
+		return guest_gp(x);
 
 	switch (d->insn.mnemonic) {
+	case ZYDIS_MNEMONIC_INT:
+		return emulate_int(x, d);
+	case ZYDIS_MNEMONIC_IRET:
+	case ZYDIS_MNEMONIC_IRETD:
+		return emulate_iret(x, d->insn.operand_width,
+				    x->regs.eip + d->insn.length);
+	case ZYDIS_MNEMONIC_RET:
+		if (!is_far(d))
+			break;
+		return emulate_retf(x, d->insn.operand_width,
+				    d->insn.operand_count &&
+						    d->ops[0].type ==
+							    ZYDIS_OPERAND_TYPE_IMMEDIATE
+					    ? (u16)d->ops[0].imm.value.u
+					    : 0);
+	case ZYDIS_MNEMONIC_JMP:
+	case ZYDIS_MNEMONIC_CALL:
+		if (!is_far(d))
+			break;
+		return emulate_far_branch(x, d,
+					  d->insn.mnemonic == ZYDIS_MNEMONIC_CALL);
+	case ZYDIS_MNEMONIC_MOV:
+		if (writes_ss(d))
+			return emulate_mov_ss(x, d);
+		break;
+	case ZYDIS_MNEMONIC_POP:
+		if (writes_ss(d))
+			return emulate_pop_ss(x, d);
+		break;
+	case ZYDIS_MNEMONIC_LSS:
+		return emulate_lss(x, d);
 	case ZYDIS_MNEMONIC_CLI:
 		return emulate_cli_sti(x, d, false);
 	case ZYDIS_MNEMONIC_STI:
@@ -325,40 +430,42 @@ static long emulate_gp(struct bt86_xdata *x)
 	case ZYDIS_MNEMONIC_HLT:
 		return emulate_hlt(x, d);
 	case ZYDIS_MNEMONIC_IN:
-		return emulate_in_out(x, d, false);
 	case ZYDIS_MNEMONIC_OUT:
-		return emulate_in_out(x, d, true);
 	case ZYDIS_MNEMONIC_INSB:
-		return emulate_string_io(x, d, false, 1);
 	case ZYDIS_MNEMONIC_INSW:
-		return emulate_string_io(x, d, false, 2);
 	case ZYDIS_MNEMONIC_INSD:
-		return emulate_string_io(x, d, false, 4);
 	case ZYDIS_MNEMONIC_OUTSB:
-		return emulate_string_io(x, d, true, 1);
 	case ZYDIS_MNEMONIC_OUTSW:
-		return emulate_string_io(x, d, true, 2);
 	case ZYDIS_MNEMONIC_OUTSD:
-		return emulate_string_io(x, d, true, 4);
-	case ZYDIS_MNEMONIC_LGDT:
-		return emulate_load_dtable(x, d, &x->sregs.gdt, true);
-	case ZYDIS_MNEMONIC_LIDT:
-		return emulate_load_dtable(x, d, &x->sregs.idt, false);
-	case ZYDIS_MNEMONIC_LLDT:
-		return emulate_lldt(x, d);
+		return emulate_port_io(x, d);
+	case ZYDIS_MNEMONIC_SGDT:
+	case ZYDIS_MNEMONIC_SIDT:
+	case ZYDIS_MNEMONIC_SLDT:
+	case ZYDIS_MNEMONIC_STR:
+	case ZYDIS_MNEMONIC_SMSW:
+		return emulate_store_table(x, d);
+	case ZYDIS_MNEMONIC_SYSENTER:
+		return emulate_sysenter(x);
+	case ZYDIS_MNEMONIC_SYSEXIT:
+		return emulate_sysexit(x);
 	default:
 		break;
 	}
-	return report_exception(x, VECTOR_GP, x->error);
+	/* MOV CRn/DRn, LGDT, RDMSR, ...: only guest ring 0 may. */
+	if (vcpu_cpl(x) == 0 && !x->error) {
+		long ret = emulate_system(x, d);
+
+		if (ret >= 0)
+			return ret;
+	}
+	return guest_gp(x);
 }
 
-/* A trap from guest code: 0 resumes the guest, 1 goes to the host. */
-long emulate_trap(struct bt86_xdata *x)
+/* At entry: the launcher answered an IN or an MMIO read. */
+void emulate_complete(struct bt86_xdata *x)
 {
-	if (bt86_is_host_event(x->vector))
-		return exit_to_host(x, 0);
-	/* Only guest ring 0 is emulated; ring 3 #GP is the guest's own. */
-	if (x->vector == VECTOR_GP && vcpu_cpl(x) == 0)
-		return emulate_gp(x);
-	return report_exception(x, (u32)x->vector, (u32)x->error);
+	if (x->io_pending)
+		emulate_complete_io(x);
+	if (x->mmio.pending)
+		emulate_complete_mmio(x);
 }

@@ -19,6 +19,15 @@ void *mon_memcpy(void *dst, const void *src, size_t n)
 	return dst;
 }
 
+void *mon_memset(void *dst, int c, size_t n)
+{
+	u8 *d = dst;
+
+	while (n--)
+		*d++ = (u8)c;
+	return dst;
+}
+
 bool guest_range_ok(const struct bt86_xdata *x, u32 addr, u32 len)
 {
 	return len <= x->ram_end && addr <= x->ram_end - len;

@@ -4,8 +4,13 @@
  * a monitor stack, in the monitor's address space, with interrupts off:
  *
  *   XMON_ENTER  the host is entering the guest: load the guest state the
- *               module handed over, finish a pending IN;
- *   XMON_TRAP   guest code trapped: emulate, or go back to the host.
+ *               module handed over, finish a pending IN or MMIO read,
+ *               deliver a waiting interrupt;
+ *   XMON_TRAP   guest code trapped: emulate, deliver, or go to the host.
+ *
+ * Between the two, x->regs and x->sregs are the guest's state: traps copy
+ * the hardware frame in (vcpu_sync_from_hw), and the frame is rebuilt from
+ * them before guest code runs again (vcpu_sync_to_hw).
  *
  * It returns 0 to (re)enter the guest, anything else to return to the host
  * with x->exit_reason saying why (0: a host event the module forwards).
@@ -18,13 +23,83 @@
  */
 #define UNMAPPED_ADDRESS 0x100000000ULL
 
+/* Leave for the host with @reason; x->regs/x->sregs are the guest's. */
+long exit_to_host(struct bt86_xdata *x, u32 reason)
+{
+	x->exit_reason = reason;
+	return 1;
+}
+
+/* Stop the VM: the guest did something bt86 cannot run (yet). */
+long exit_unsupported(struct bt86_xdata *x, u32 what, u64 detail)
+{
+	x->v.unsupported[0] = what;
+	x->v.unsupported[1] = x->regs.eip;
+	x->v.unsupported[2] = detail;
+	return exit_to_host(x, BT86_EXIT_INTERNAL_ERROR);
+}
+
+/*
+ * Whether the launcher could inject an interrupt now, and whether it asked
+ * to hear about it (SDM 3A §6.8.3: STI and MOV SS hold interrupts off for
+ * one more instruction).
+ */
+static long check_irq_window(struct bt86_xdata *x)
+{
+	x->v.irq_ready = (x->regs.eflags & EFLAGS_IF) && !x->v.shadow &&
+			 x->v.irq_vector == XIRQ_NONE;
+	if (x->v.irq_window && x->v.irq_ready)
+		return exit_to_host(x, BT86_EXIT_IRQ_WINDOW);
+	return 0;
+}
+
+/*
+ * Back into guest code: deliver a waiting interrupt if the guest takes one
+ * now.  During an interrupt shadow the monitor sets TF so that the #DB
+ * after the next instruction brings it back (trap.c).
+ */
+static long resume_guest(struct bt86_xdata *x)
+{
+	long ret = deliver_pending_irq(x);
+
+	if (ret)
+		return ret;
+	ret = check_irq_window(x);
+	if (ret)
+		return ret;
+	x->v.step = x->v.shadow && (x->v.irq_vector != XIRQ_NONE ||
+				    x->v.irq_window);
+	vcpu_sync_to_hw(x);
+	x->stats.tsc_resume = rdtsc();
+	return 0;
+}
+
 static long monitor_enter(struct bt86_xdata *x)
 {
 	if (!x->state_loaded)
 		vcpu_load(x);
-	if (x->io_pending)
-		emulate_complete_io(x);
-	return 0;
+	emulate_complete(x);
+	return resume_guest(x);
+}
+
+static long monitor_trap(struct bt86_xdata *x)
+{
+	long ret;
+
+	x->stats.tsc_guest += rdtsc() - x->stats.tsc_resume;
+	x->traps++;
+	vcpu_sync_from_hw(x);
+	/*
+	 * A host event: nothing to emulate.  It may have come before the
+	 * instruction after an STI ran, so an interrupt shadow stays.
+	 */
+	if (bt86_is_host_event(x->vector))
+		return exit_to_host(x, 0);
+	x->v.shadow = 0;
+	ret = trap_from_guest(x);
+	if (ret)
+		return ret;
+	return resume_guest(x);
 }
 
 long monitor_entry(struct bt86_xdata *x)
@@ -32,11 +107,10 @@ long monitor_entry(struct bt86_xdata *x)
 	x->exit_reason = 0;
 	if (x->mon_call == XMON_ENTER)
 		return monitor_enter(x);
-	x->traps++;
 	if (x->debug_fault) {
 		/* BT86_TEST_MONITOR_FAULT: a monitor bug, on purpose. */
 		x->debug_fault = 0;
 		return *(volatile uint64_t *)UNMAPPED_ADDRESS;
 	}
-	return emulate_trap(x);
+	return monitor_trap(x);
 }

@@ -20,9 +20,9 @@
 
 #define DESC_TYPE_SHIFT 40
 #define DESC_A		(1ULL << 40)
-#define DESC_S		(1ULL << 44)
+#define DESC_BIT_S	(1ULL << 44)
 #define DESC_DPL_SHIFT	45
-#define DESC_P		(1ULL << 47)
+#define DESC_BIT_P	(1ULL << 47)
 #define DESC_L		(1ULL << 53)
 
 static u64 *guest_gdt(struct bt86_xdata *x)
@@ -44,7 +44,7 @@ static unsigned int hw_rpl(unsigned int cpl)
 /* A guest descriptor as the shadow GDT may hold it, or 0 (not present). */
 static u64 shadow_desc(u64 d)
 {
-	if (!(d & DESC_P) || !(d & DESC_S))
+	if (!(d & DESC_BIT_P) || !(d & DESC_BIT_S))
 		return 0;
 	d &= ~DESC_L;
 	d |= DESC_A;
@@ -67,24 +67,6 @@ static u64 segment_desc(const struct bt86_segment *s)
 		((u64)(s->base >> 24) << 56);
 
 	return shadow_desc(d);
-}
-
-/* The hidden part the CPU loads from descriptor @d for selector @sel. */
-static void segment_from_desc(struct bt86_segment *s, u16 sel, u64 d)
-{
-	u32 limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
-
-	s->selector = sel;
-	s->base = ((d >> 16) & 0xffffff) | ((d >> 56) << 24);
-	s->g = (d >> 55) & 1;
-	s->limit = s->g ? (limit << 12) | 0xfff : limit;
-	s->type = (d >> DESC_TYPE_SHIFT) & 0xf;
-	s->s = (d >> 44) & 1;
-	s->dpl = (d >> DESC_DPL_SHIFT) & 3;
-	s->present = (d >> 47) & 1;
-	s->avl = (d >> 52) & 1;
-	s->db = (d >> 54) & 1;
-	s->unusable = 0;
 }
 
 /* The guest's own descriptor for GDT selector @sel, or 0. */
@@ -144,18 +126,19 @@ static void load_selectors(struct bt86_xdata *x)
 	x->guest_gs = hw_selector(x, &sr->gs, 5, sr->gs.selector & 3);
 }
 
+/* LGDT: the shadow follows the new table. */
 void vcpu_reload_gdt(struct bt86_xdata *x)
 {
 	shadow_gdt_build(x);
-	load_selectors(x);
 }
 
-/* Guest registers -> the hardware frame, at entry from the host. */
-void vcpu_load(struct bt86_xdata *x)
+/* Guest state -> the hardware frame: before every return to guest code. */
+void vcpu_sync_to_hw(struct bt86_xdata *x)
 {
 	const struct bt86_regs *r = &x->regs;
+	u64 flags;
 
-	vcpu_reload_gdt(x);
+	load_selectors(x);
 	x->gpr.rax = r->eax;
 	x->gpr.rcx = r->ecx;
 	x->gpr.rdx = r->edx;
@@ -165,9 +148,19 @@ void vcpu_load(struct bt86_xdata *x)
 	x->gpr.rdi = r->edi;
 	x->rsp = r->esp;
 	x->rip = r->eip;
-	x->rflags = (r->eflags &
-		     ~(EFLAGS_IOPL | EFLAGS_NT | EFLAGS_VM | EFLAGS_RF)) |
-		    EFLAGS_IF;
+	/* IF and IOPL are virtual; V86 and VIF/VIP do not exist here. */
+	flags = (r->eflags & ~(EFLAGS_IOPL | EFLAGS_VM | EFLAGS_RF |
+			       EFLAGS_VIF | EFLAGS_VIP)) |
+		EFLAGS_IF | 2;
+	if (x->v.step)
+		flags |= EFLAGS_TF;
+	x->rflags = flags;
+}
+
+/* At the first entry, or after the host changed the state. */
+void vcpu_load(struct bt86_xdata *x)
+{
+	shadow_gdt_build(x);
 	x->state_loaded = 1;
 }
 
@@ -175,16 +168,17 @@ void vcpu_load(struct bt86_xdata *x)
  * A segment the guest may have reloaded natively (MOV Sreg, far JMP): if
  * the hardware selector names a guest slot, the guest's descriptor is what
  * the CPU loaded.  Stale slots mean "unchanged since we loaded it".
+ * @cpl >= 0 for CS and SS, whose RPL is the guest's CPL, not the CPU's.
  */
 static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
-			 bool rpl_is_cpl)
+			 int cpl)
 {
 	unsigned int slot = hw >> 3;
 	u16 sel;
 	u64 d;
 
 	if (!hw) {
-		if (!rpl_is_cpl) {
+		if (cpl < 0) {
 			s->selector = 0;
 			s->unusable = 1;
 		}
@@ -192,8 +186,7 @@ static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
 	}
 	if (slot >= GUEST_GDT_SLOTS)
 		return;
-	/* CS and SS carry the guest's CPL, not the hardware's. */
-	sel = rpl_is_cpl ? (hw & ~3) | (s->selector & 3) : hw;
+	sel = cpl >= 0 ? (hw & ~3) | cpl : hw;
 	if (sel == s->selector && !s->unusable)
 		return;
 	d = guest_desc(x, sel);
@@ -201,12 +194,16 @@ static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
 		segment_from_desc(s, sel, d);
 }
 
-/* The hardware frame -> guest registers, before every return to the host. */
-void vcpu_save(struct bt86_xdata *x)
+/*
+ * The hardware frame -> guest state, at every trap from guest code.  Guest
+ * code at CPL 3 is guest ring 3, anything else guest ring 0.
+ */
+void vcpu_sync_from_hw(struct bt86_xdata *x)
 {
 	struct bt86_regs *r = &x->regs;
 	struct bt86_sregs *sr = &x->sregs;
-	const u32 virt = EFLAGS_IF | EFLAGS_IOPL;
+	u32 virt = EFLAGS_IF | EFLAGS_IOPL;
+	int cpl = (x->cs & 3) == 3 ? 3 : 0;
 
 	r->eax = x->gpr.rax;
 	r->ecx = x->gpr.rcx;
@@ -217,43 +214,60 @@ void vcpu_save(struct bt86_xdata *x)
 	r->edi = x->gpr.rdi;
 	r->esp = x->rsp;
 	r->eip = x->rip;
+	if (x->v.step)
+		virt |= EFLAGS_TF; /* the monitor's TF, not the guest's */
+	/*
+	 * Guest ring 0 went to ring 3 natively (IRET or far RET at CPL 1):
+	 * the CPU ignored the IF and IOPL it popped (CPL 1 > IOPL 0, SDM 2A
+	 * "IRET").  Ring 3 code runs with interrupts on in every kernel we
+	 * know, and that is what tae assumes (docs/trap-and-emulate.md).
+	 */
+	if (cpl == 3 && vcpu_cpl(x) != 3)
+		r->eflags |= EFLAGS_IF;
 	r->eflags = ((u32)x->rflags & ~virt) | (r->eflags & virt);
-	save_segment(x, &sr->cs, x->cs, true);
-	save_segment(x, &sr->ss, x->ss, true);
-	save_segment(x, &sr->ds, x->guest_ds, false);
-	save_segment(x, &sr->es, x->guest_es, false);
-	save_segment(x, &sr->fs, x->guest_fs, false);
-	save_segment(x, &sr->gs, x->guest_gs, false);
+	save_segment(x, &sr->cs, x->cs, cpl);
+	save_segment(x, &sr->ss, x->ss, cpl);
+	save_segment(x, &sr->ds, x->guest_ds, -1);
+	save_segment(x, &sr->es, x->guest_es, -1);
+	save_segment(x, &sr->fs, x->guest_fs, -1);
+	save_segment(x, &sr->gs, x->guest_gs, -1);
 }
 
 /*
- * MOV SS at CPL 1 with the guest's RPL 0 selector faults (SS needs
- * RPL = CPL), so the monitor does the load the guest asked for, with the
- * checks of SDM 2B "MOV": a writable data segment with RPL = DPL = CPL.
- * Returns 0, or -1 for the #GP a real CPU would raise.
+ * A guest descriptor write the shadow GDT has not seen (the GDT is not
+ * write-traced yet: issue 6): refresh @sel's slot; true if it changed, so
+ * that the faulting instruction is worth running again.
  */
-int vcpu_load_ss(struct bt86_xdata *x, u16 sel)
+bool vcpu_resync_slot(struct bt86_xdata *x, u16 sel)
 {
-	unsigned int cpl = vcpu_cpl(x);
-	u64 d = guest_desc(x, sel);
-	unsigned int type = (d >> DESC_TYPE_SHIFT) & 0xf;
+	u64 *gdt = guest_gdt(x);
+	unsigned int slot = sel >> 3;
+	u64 d;
 
-	if (!d || (sel & 3) != cpl || !(d & DESC_S) || (type & 8) ||
-	    !(type & 2) || ((d >> DESC_DPL_SHIFT) & 3) != cpl || !(d & DESC_P))
-		return -1;
-	segment_from_desc(&x->sregs.ss, sel, d);
-	x->ss = hw_selector(x, &x->sregs.ss, 1, hw_rpl(cpl));
-	return 0;
+	if ((sel & 4) || !slot || slot >= GUEST_GDT_SLOTS)
+		return false;
+	d = shadow_desc(guest_desc(x, sel));
+	if (gdt[slot] == d)
+		return false;
+	gdt[slot] = d;
+	return true;
+}
+
+/* Change the guest's EFLAGS bits in @mask to @value's (bit 1 reads as 1). */
+void vcpu_set_eflags(struct bt86_xdata *x, u32 value, u32 mask)
+{
+	x->regs.eflags = (x->regs.eflags & ~mask) | (value & mask) | 2;
 }
 
 /* The 32-bit general register with hardware encoding @index (EAX = 0). */
 u32 *vcpu_gpr32(struct bt86_xdata *x, unsigned int index)
 {
-	static const unsigned int map[8] = { 0, 1, 2, 3, 0xff, 4, 5, 6 };
-	u64 *g = &x->gpr.rax;
+	static const u8 map[8] = {
+		offsetof(struct bt86_regs, eax), offsetof(struct bt86_regs, ecx),
+		offsetof(struct bt86_regs, edx), offsetof(struct bt86_regs, ebx),
+		offsetof(struct bt86_regs, esp), offsetof(struct bt86_regs, ebp),
+		offsetof(struct bt86_regs, esi), offsetof(struct bt86_regs, edi),
+	};
 
-	/* ESP lives in the frame, not with the others. */
-	if (index == 4)
-		return (u32 *)&x->rsp;
-	return (u32 *)&g[map[index & 7]];
+	return (u32 *)((u8 *)&x->regs + map[index & 7]);
 }

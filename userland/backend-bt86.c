@@ -20,18 +20,12 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend-bt86.h"
 #include "bt86.h"
 #include "util.h"
 
 #define BT86_DEV "/dev/bt86"
 
-struct bt86_backend {
-	int sys_fd, vm_fd, vcpu_fd;
-	struct bt86_run *run;
-	size_t run_size;
-	pthread_t vcpu_thread;
-	int nr_slots;
-};
 
 static int bt86__fail(const char *what, const char *ioctl_name)
 {
@@ -376,5 +370,7 @@ const struct backend_ops bt86_backend_ops = {
 	.set_irq_window = bt86__set_irq_window,
 	.kick = bt86__kick,
 	.get_cpu = bt86__get_cpu,
+	.print_stats = bt86__print_stats,
+	.report_internal = bt86__report_internal,
 	.destroy = bt86__destroy,
 };

@@ -105,6 +105,8 @@ struct backend_ops {
 	int (*get_cpu)(struct backend *b, struct cpu_dump *dump);
 	/* Backend statistics for --stats (may be NULL). */
 	void (*print_stats)(struct backend *b, FILE *f);
+	/* Explain an EXIT_INTERNAL_ERROR in plain words (may be NULL). */
+	void (*report_internal)(struct backend *b, const struct vcpu_exit *e);
 	void (*destroy)(struct backend *b);
 };
 

@@ -282,29 +282,6 @@ static void vm__report_exception(struct vm *vm, const struct vcpu_exit *e)
 		pr_msg("  cr2=%08x", e->exception.cr2);
 }
 
-/* bt86's monitor fault dump (docs/ioctl-api.md, BT86_INTERNAL_MONITOR_FAULT). */
-static void vm__report_backend_dump(const struct vcpu_exit *e)
-{
-	const uint64_t *d = e->data;
-
-	pr_msg("the monitor failed (a bt86 bug, not the guest's fault); the VM is stopped");
-	if (e->code != 1 || e->ndata < 12) {
-		pr_msg("  internal error %llu with %u words of data",
-		       (unsigned long long)e->code, e->ndata);
-		return;
-	}
-	pr_msg("  monitor: vector %llu error 0x%llx rip %016llx cs %04llx rflags %08llx",
-	       (unsigned long long)d[0], (unsigned long long)d[1],
-	       (unsigned long long)d[2], (unsigned long long)d[3],
-	       (unsigned long long)d[4]);
-	pr_msg("  monitor: rsp %016llx ss %04llx cr2 %016llx",
-	       (unsigned long long)d[5], (unsigned long long)d[6],
-	       (unsigned long long)d[7]);
-	pr_msg("  guest at its last entry: eip %08llx cs %04llx eflags %08llx esp %08llx",
-	       (unsigned long long)d[8], (unsigned long long)d[9],
-	       (unsigned long long)d[10], (unsigned long long)d[11]);
-}
-
 static void vm__dump_cpu(struct vm *vm, const struct vcpu_exit *e)
 {
 	static const char *const segs[] = { "cs", "ds", "es", "fs", "gs", "ss" };
@@ -315,8 +292,9 @@ static void vm__dump_cpu(struct vm *vm, const struct vcpu_exit *e)
 		pr_msg("the guest crashed: triple fault (shutdown exit)");
 	else if (e->reason == EXIT_EXCEPTION)
 		vm__report_exception(vm, e);
-	else if (e->reason == EXIT_INTERNAL_ERROR && e->ndata)
-		vm__report_backend_dump(e);
+	else if (e->reason == EXIT_INTERNAL_ERROR &&
+		 vm->backend.ops->report_internal)
+		vm->backend.ops->report_internal(&vm->backend, e);
 	else
 		pr_msg("the guest crashed: %s (code 0x%llx)",
 		       exit_reason_names[e->reason],

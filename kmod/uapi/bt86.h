@@ -114,6 +114,41 @@ struct bt86_interrupt {
 #define BT86_SET_SREGS _IOW(BT86IO, 0x24, struct bt86_sregs)
 #define BT86_INTERRUPT _IOW(BT86IO, 0x25, struct bt86_interrupt)
 
+/*
+ * Instructions the monitor emulates, for bt86_vcpu_stats.emulated[]: the
+ * privileged and sensitive instructions that trap from guest code.
+ */
+enum bt86_emul {
+	BT86_EMUL_CLI,
+	BT86_EMUL_STI,
+	BT86_EMUL_HLT,
+	BT86_EMUL_IN,
+	BT86_EMUL_OUT,
+	BT86_EMUL_INS,
+	BT86_EMUL_OUTS,
+	BT86_EMUL_LGDT,
+	BT86_EMUL_LIDT,
+	BT86_EMUL_LLDT,
+	BT86_EMUL_LTR,
+	BT86_EMUL_SGDT_SIDT, /* SGDT SIDT SLDT STR SMSW: trap with UMIP */
+	BT86_EMUL_MOV_SS,    /* MOV SS, POP SS, LSS */
+	BT86_EMUL_MOV_CR,
+	BT86_EMUL_MOV_DR,
+	BT86_EMUL_CLTS_LMSW,
+	BT86_EMUL_RDMSR,
+	BT86_EMUL_WRMSR,
+	BT86_EMUL_INVLPG,
+	BT86_EMUL_WBINVD,    /* WBINVD and INVD */
+	BT86_EMUL_IRET,
+	BT86_EMUL_RETF,
+	BT86_EMUL_INT,	     /* INT n through the monitor's DPL 0 gates */
+	BT86_EMUL_GATE,	     /* far CALL/JMP through a call gate */
+	BT86_EMUL_TASK,	     /* task switches (gates, TSS, IRET with NT) */
+	BT86_EMUL_SYSENTER,  /* SYSENTER and SYSEXIT */
+	BT86_EMUL_MMIO,	     /* an access to guest-physical non-RAM */
+	BT86_EMUL_COUNT
+};
+
 /* Counters of one vCPU since its creation. */
 struct bt86_vcpu_stats {
 	__u64 world_switches; /* round trips host -> monitor -> host */
@@ -123,6 +158,16 @@ struct bt86_vcpu_stats {
 	__u64 host_mces;      /* machine checks forwarded to the host */
 	__u64 host_state_mismatches; /* host state not restored exactly */
 	__u64 exits[16];	     /* returns to userland, by BT86_EXIT_* */
+	/* where the time went, in nanoseconds */
+	__u64 guest_ns;	   /* running guest code */
+	__u64 monitor_ns;  /* in the monitor's world, guest code aside */
+	__u64 kernel_ns;   /* in BT86_RUN outside the monitor's world */
+	__u64 userland_ns; /* between BT86_RUN calls: the launcher */
+	__u64 emulated[32]; /* by BT86_EMUL_* */
+	__u64 exceptions[32]; /* exceptions delivered to the guest, by vector */
+	__u64 software_interrupts; /* INT n, INT3, INTO delivered */
+	__u64 external_interrupts; /* BT86_INTERRUPT vectors delivered */
+	__u64 reserved[6];
 };
 
 #define BT86_GET_VCPU_STATS _IOR(BT86IO, 0x26, struct bt86_vcpu_stats)
@@ -139,6 +184,18 @@ struct bt86_vcpu_stats {
  * then the guest's EIP, CS, EFLAGS and ESP at its last entry.
  */
 #define BT86_INTERNAL_MONITOR_FAULT 1
+/*
+ * run->internal.suberror: the guest did something this version of bt86
+ * cannot run.  data[0] says what (BT86_UNSUPPORTED_*), data[1] the guest's
+ * EIP, data[2] a detail (the value written, the address).
+ */
+#define BT86_INTERNAL_UNSUPPORTED 2
+#define BT86_UNSUPPORTED_PAGING	  1 /* CR0.PG set: guest paging */
+#define BT86_UNSUPPORTED_REALMODE 2 /* CR0.PE cleared */
+#define BT86_UNSUPPORTED_V86	  3 /* IRET or task switch to virtual-8086 */
+#define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
+#define BT86_UNSUPPORTED_FPU	  5 /* x87/SSE use */
+#define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
 
 /* --- the shared run area (mmap of a vCPU fd) ---------------------------- */
 

@@ -5,7 +5,7 @@
 # One program per file: kselftest_harness.h keeps its test list in static
 # variables, so the tests of one program must live in one translation unit.
 
-API_TESTS	:= device vm memory vcpu state lifetime world
+API_TESTS	:= device vm memory vcpu state lifetime world cpu
 API_TEST_BINS	:= $(API_TESTS:%=$(O)/tests/api/%_test)
 
 # The harness's EXPECT_EQ(1, x) compares an int with whatever x is.

@@ -75,6 +75,7 @@ static void load_code(struct __test_metadata *_metadata,
 	GET_REGS(self->vcpu, &regs);
 	regs.eip = CODE;
 	regs.esp = STACK_TOP;
+	regs.eflags = (regs.eflags & ~0x3000u) | 0x3000; /* IOPL 3 */
 	SET_REGS(self->vcpu, &regs);
 }
 
@@ -87,8 +88,11 @@ static struct bt86_vcpu_stats get_stats(struct __test_metadata *_metadata,
 	return st;
 }
 
-/* int3; jmp back to the int3 */
-static const uint8_t int3_loop[] = { 0xcc, 0xeb, 0xfd };
+/*
+ * out %al, $0x80; jmp back to the out: a port I/O exit each time (at ring
+ * 3 too, where load_code() gives the guest IOPL 3).
+ */
+static const uint8_t out_loop[] = { 0xe6, 0x80, 0xeb, 0xfc };
 
 static void roundtrips(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(world) * self, unsigned int ring)
@@ -98,13 +102,13 @@ static void roundtrips(struct __test_metadata *_metadata,
 	struct bt86_vcpu_stats st;
 	struct timespec t0, t1;
 
-	load_code(_metadata, self, int3_loop, sizeof(int3_loop), ring);
+	load_code(_metadata, self, out_loop, sizeof(out_loop), ring);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++) {
 		ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
-		ASSERT_EQ(BT86_EXIT_EXCEPTION, self->run->exit_reason);
-		ASSERT_EQ(3, self->run->exception.vector);
-		ASSERT_EQ(CODE + 1, self->run->exception.eip);
+		ASSERT_EQ(BT86_EXIT_IO, self->run->exit_reason);
+		ASSERT_EQ(0x80, self->run->io.port);
+		ASSERT_EQ(BT86_EXIT_IO_OUT, self->run->io.direction);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st = get_stats(_metadata, self->vcpu);
@@ -116,7 +120,7 @@ static void roundtrips(struct __test_metadata *_metadata,
 	       (unsigned long long)st.host_nmis,
 	       (unsigned long long)st.host_state_mismatches);
 	EXPECT_LE(n, st.world_switches);
-	EXPECT_EQ(n, st.exits[BT86_EXIT_EXCEPTION]);
+	EXPECT_EQ(n, st.exits[BT86_EXIT_IO]);
 	EXPECT_EQ(0, st.host_state_mismatches);
 }
 
@@ -132,11 +136,11 @@ TEST_F_TIMEOUT(world, roundtrips_ring3, 600)
 }
 
 /*
- * mov $0x400000, %ecx; 1: loop 1b; int3; jmp back to the mov.  Long enough
- * that host timer interrupts land while the guest runs.
+ * mov $0x400000, %ecx; 1: loop 1b; out %al, $0x80; jmp back to the mov.
+ * Long enough that host timer interrupts land while the guest runs.
  */
-static const uint8_t spin_loop[] = { 0xb9, 0x00, 0x00, 0x40, 0x00,
-				     0xe2, 0xfe, 0xcc, 0xeb, 0xf6 };
+static const uint8_t spin_loop[] = { 0xb9, 0x00, 0x00, 0x40, 0x00, 0xe2,
+				     0xfe, 0xe6, 0x80, 0xeb, 0xf5 };
 
 /* Spin the guest until @enough says so or @seconds pass. */
 static struct bt86_vcpu_stats
@@ -149,8 +153,7 @@ spin(struct __test_metadata *_metadata, FIXTURE_DATA(world) * self, int seconds,
 	load_code(_metadata, self, spin_loop, sizeof(spin_loop), 0);
 	while (time(NULL) < end) {
 		EXPECT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
-		EXPECT_EQ(BT86_EXIT_EXCEPTION, self->run->exit_reason);
-		EXPECT_EQ(3, self->run->exception.vector);
+		EXPECT_EQ(BT86_EXIT_IO, self->run->exit_reason);
 		st = get_stats(_metadata, self->vcpu);
 		if (enough(&st))
 			break;
@@ -233,7 +236,7 @@ TEST_F(world, monitor_fault_gives_a_dump)
 {
 	struct bt86_run *run = self->run;
 
-	load_code(_metadata, self, int3_loop, sizeof(int3_loop), 0);
+	load_code(_metadata, self, out_loop, sizeof(out_loop), 0);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_TEST_MONITOR_FAULT, 0));
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, run->exit_reason);
@@ -249,37 +252,41 @@ TEST_F(world, monitor_fault_gives_a_dump)
 /* Guest memory writes reach the launcher's pages: the mapping is real. */
 TEST_F(world, guest_writes_reach_launcher_memory)
 {
-	/* movl $0xb86b86b8, 0x2000; int3 */
+	/* movl $0xb86b86b8, 0x2000; hlt */
 	static const uint8_t code[] = { 0xc7, 0x05, 0x00, 0x20, 0x00, 0x00,
-					0xb8, 0x86, 0x6b, 0xb8, 0xcc };
+					0xb8, 0x86, 0x6b, 0xb8, 0xf4 };
 
 	load_code(_metadata, self, code, sizeof(code), 0);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
-	ASSERT_EQ(BT86_EXIT_EXCEPTION, self->run->exit_reason);
-	EXPECT_EQ(3, self->run->exception.vector);
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
 	EXPECT_EQ(0xb86b86b8, *(uint32_t *)(self->ram + 0x2000));
 }
 
-/* No RAM where the guest starts: its first fetch is a page fault. */
-TEST_F(world, fetch_outside_ram_faults)
+/*
+ * No RAM where the guest starts: its first fetch page-faults in the
+ * monitor's tables, and running code from non-RAM is not something bt86
+ * emulates: the VM stops and says where.
+ */
+TEST_F(world, fetch_outside_ram_stops_the_vm)
 {
 	struct bt86_regs regs;
 
-	load_code(_metadata, self, int3_loop, sizeof(int3_loop), 0);
+	load_code(_metadata, self, out_loop, sizeof(out_loop), 0);
 	GET_REGS(self->vcpu, &regs);
 	regs.eip = 0x200000; /* past the 1 MiB of RAM */
 	SET_REGS(self->vcpu, &regs);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
-	ASSERT_EQ(BT86_EXIT_EXCEPTION, self->run->exit_reason);
-	EXPECT_EQ(14, self->run->exception.vector);
-	EXPECT_EQ(0x200000, self->run->exception.eip);
-	EXPECT_EQ(0x200000, self->run->exception.cr2);
+	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
+	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
+	EXPECT_EQ(BT86_UNSUPPORTED_MMIO, self->run->internal.data[0]);
+	EXPECT_EQ(0x200000, self->run->internal.data[1]); /* EIP */
+	EXPECT_EQ(0x200000, self->run->internal.data[2]); /* address */
 }
 
 /* The layout is fixed once the VM has run. */
 TEST_F(world, memory_layout_fixed_after_run)
 {
-	load_code(_metadata, self, int3_loop, sizeof(int3_loop), 0);
+	load_code(_metadata, self, out_loop, sizeof(out_loop), 0);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 	EXPECT_EQ(-EBUSY, __set_memory_region(self->vm, 1, 0, 0x200000, PAGE,
 					      (uint64_t)(uintptr_t)self->ram));

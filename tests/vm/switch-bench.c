@@ -4,10 +4,10 @@
  *
  *   switch-bench N
  *
- * Runs a two-instruction guest ("int3; jmp back") at guest ring 0 under
+ * Runs a two-instruction guest ("hlt; jmp back") at guest ring 0 under
  * trap-and-emulate and calls BT86_RUN N times: each call enters the
- * monitor, runs the guest to its INT3, and comes back with
- * BT86_EXIT_EXCEPTION.  Prints "switch-bench: N round trips in NS ns" and
+ * monitor, runs the guest to its HLT (a #GP at CPL 1 the monitor decodes
+ * and emulates), and comes back with BT86_EXIT_HLT.  Prints "switch-bench: N round trips in NS ns" and
  * the module's counters.  The sandbox suite also kills it in the middle of
  * a long run, to prove that nothing is left behind.
  */
@@ -42,7 +42,7 @@ static long long now_ns(void)
 
 int main(int argc, char **argv)
 {
-	static const unsigned char int3_loop[] = { 0xcc, 0xeb, 0xfd };
+	static const unsigned char hlt_loop[] = { 0xf4, 0xeb, 0xfd };
 	long n = argc > 1 ? atol(argv[1]) : 100000, i;
 	struct bt86_memory_region mr = { 0 };
 	struct bt86_vcpu_stats st;
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ram == MAP_FAILED)
 		die("mmap");
-	memcpy(ram + CODE, int3_loop, sizeof(int3_loop));
+	memcpy(ram + CODE, hlt_loop, sizeof(hlt_loop));
 	mr.memory_size = RAM;
 	mr.userspace_addr = (unsigned long)ram;
 	if (ioctl(vm, BT86_SET_MEMORY_REGION, &mr))
@@ -85,8 +85,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		if (ioctl(vcpu, BT86_RUN, 0))
 			die("BT86_RUN");
-		if (run->exit_reason != BT86_EXIT_EXCEPTION ||
-		    run->exception.vector != 3) {
+		if (run->exit_reason != BT86_EXIT_HLT) {
 			fprintf(stderr, "switch-bench: unexpected exit %u\n",
 				run->exit_reason);
 			return 1;

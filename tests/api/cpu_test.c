@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The virtual CPU through the ioctl API (trap-and-emulate mode): device
+ * interrupts injected with BT86_INTERRUPT and taken only when the guest's
+ * virtual IF allows (STI's one-instruction shadow included), the
+ * interrupt-window exit, INT n from ring 3 through a DPL 0 gate giving the
+ * guest #GP(n*8+2) on its ring-0 stack, a double fault through a task
+ * gate, a triple fault ending the run with BT86_EXIT_SHUTDOWN, guest paging
+ * stopping the VM with a plain reason, and the counters of --stats.
+ *
+ * Each test builds a tiny protected-mode machine in guest RAM: a GDT, a
+ * TSS, an IDT, code at CODE and handlers at HANDLERS, all hand-assembled.
+ */
+#include <sys/mman.h>
+
+#include "api.h"
+
+#define RAM_SIZE (1UL << 20)
+#define GDT	 0x0100
+#define TSS	 0x0600
+#define TSS2	 0x0700
+#define IDT	 0x0800
+#define CODE	 0x1000
+#define HANDLERS 0x2000
+#define RESULTS	 0x5000 /* what handlers write */
+#define STACK	 0x8000 /* ring 3 and the first ring-0 stack */
+#define STACK0	 0x9000 /* TSS.ESP0 */
+#define STACK2	 0xa000 /* the double-fault task's stack */
+
+#define KCODE 0x08
+#define KDATA 0x10
+#define UCODE 0x1b
+#define UDATA 0x23
+#define TSSEL 0x28
+#define TSS2S 0x30
+
+/* movl $0x1234, RESULTS; movl (%esp), %eax; movl %eax, RESULTS+4; iret */
+static const uint8_t irq_handler[] = { 0xc7, 0x05, 0x00, 0x50, 0x00, 0x00,
+				       0x34, 0x12, 0x00, 0x00, 0x8b, 0x04,
+				       0x24, 0xa3, 0x04, 0x50, 0x00, 0x00,
+				       0xcf };
+#define IRQ_HANDLER HANDLERS
+
+/* movl (%esp), %eax; movl %eax, RESULTS+8; hlt (the error code) */
+static const uint8_t gp_handler[] = { 0x8b, 0x04, 0x24, 0xa3, 0x08,
+				      0x50, 0x00, 0x00, 0xf4 };
+#define GP_HANDLER (HANDLERS + 0x100)
+
+/* hlt: the double-fault task */
+#define DF_TASK (HANDLERS + 0x200)
+
+FIXTURE(cpu)
+{
+	int dev, vm, vcpu;
+	uint8_t *ram;
+	struct bt86_run *run;
+	long run_size;
+};
+
+static uint64_t seg(uint32_t base, uint32_t limit, unsigned int type,
+		    unsigned int dpl, unsigned int s, unsigned int flags)
+{
+	return (limit & 0xffff) | ((uint64_t)(base & 0xffffff) << 16) |
+	       ((uint64_t)type << 40) | ((uint64_t)s << 44) |
+	       ((uint64_t)dpl << 45) | (1ULL << 47) |
+	       ((uint64_t)((limit >> 16) & 0xf) << 48) |
+	       ((uint64_t)flags << 52) | ((uint64_t)(base >> 24) << 56);
+}
+
+static void set_gate(uint8_t *ram, int vector, uint16_t sel, uint32_t off,
+		     unsigned int type, unsigned int dpl)
+{
+	uint64_t g = (off & 0xffff) | ((uint64_t)sel << 16) |
+		     ((uint64_t)type << 40) | ((uint64_t)dpl << 45) |
+		     (1ULL << 47) | ((uint64_t)(off >> 16) << 48);
+
+	memcpy(ram + IDT + vector * 8, &g, 8);
+}
+
+static void flat(struct bt86_segment *s, uint16_t sel, unsigned int type)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = type;
+	s->s = 1;
+	s->dpl = sel & 3;
+	s->present = 1;
+	s->db = 1;
+	s->g = 1;
+}
+
+FIXTURE_SETUP(cpu)
+{
+	uint64_t *gdt;
+	uint32_t *tss;
+
+	OPEN_DEV_OR_SKIP(self->dev);
+	self->vm = __create_vm(self->dev, BT86_MODE_TAE);
+	ASSERT_LE(0, self->vm);
+	self->ram = ALLOC_RAM(RAM_SIZE);
+	SET_MEMORY_REGION(self->vm, 0, 0, RAM_SIZE, self->ram);
+	self->vcpu = CREATE_VCPU(self->vm, 0);
+	self->run_size = raw_ioctl(self->dev, BT86_GET_VCPU_MMAP_SIZE, 0);
+	self->run = mmap(NULL, self->run_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->vcpu, 0);
+	ASSERT_NE(MAP_FAILED, self->run);
+
+	gdt = (uint64_t *)(self->ram + GDT);
+	gdt[1] = seg(0, 0xfffff, 0xb, 0, 1, 0xc);
+	gdt[2] = seg(0, 0xfffff, 0x3, 0, 1, 0xc);
+	gdt[3] = seg(0, 0xfffff, 0xb, 3, 1, 0xc);
+	gdt[4] = seg(0, 0xfffff, 0x3, 3, 1, 0xc);
+	gdt[5] = seg(TSS, 0x67, 0xb, 0, 0, 0); /* busy: TR holds it */
+	gdt[6] = seg(TSS2, 0x67, 0x9, 0, 0, 0);
+	tss = (uint32_t *)(self->ram + TSS);
+	tss[1] = STACK0; /* esp0 */
+	tss[2] = KDATA;	 /* ss0 */
+	tss = (uint32_t *)(self->ram + TSS2);
+	tss[8] = DF_TASK; /* eip */
+	tss[9] = 2;	  /* eflags */
+	tss[14] = STACK2; /* esp */
+	tss[18] = KDATA;  /* es */
+	tss[19] = KCODE;  /* cs */
+	tss[20] = KDATA;  /* ss */
+	tss[21] = KDATA;  /* ds */
+	memcpy(self->ram + IRQ_HANDLER, irq_handler, sizeof(irq_handler));
+	memcpy(self->ram + GP_HANDLER, gp_handler, sizeof(gp_handler));
+	self->ram[DF_TASK] = 0xf4;
+	set_gate(self->ram, 0x30, KCODE, IRQ_HANDLER, 0xe, 0);
+	set_gate(self->ram, 13, KCODE, GP_HANDLER, 0xe, 0);
+	set_gate(self->ram, 0x40, KCODE, IRQ_HANDLER, 0xe, 0);
+}
+
+FIXTURE_TEARDOWN(cpu)
+{
+	munmap(self->run, self->run_size);
+	close(self->vcpu);
+	close(self->vm);
+	close(self->dev);
+	munmap(self->ram, RAM_SIZE);
+}
+
+/* Start at CODE with @code, at guest ring @ring, on this machine's tables. */
+static void start(struct __test_metadata *_metadata,
+		  FIXTURE_DATA(cpu) * self, const uint8_t *code, size_t len,
+		  unsigned int ring)
+{
+	struct bt86_sregs s;
+	struct bt86_regs r;
+
+	memcpy(self->ram + CODE, code, len);
+	GET_SREGS(self->vcpu, &s);
+	flat(&s.cs, ring ? UCODE : KCODE, 0xb);
+	flat(&s.ss, ring ? UDATA : KDATA, 0x3);
+	flat(&s.ds, ring ? UDATA : KDATA, 0x3);
+	s.es = s.fs = s.gs = s.ds;
+	s.gdt.base = GDT;
+	s.gdt.limit = 7 * 8 - 1;
+	s.idt.base = IDT;
+	s.idt.limit = 256 * 8 - 1;
+	memset(&s.tr, 0, sizeof(s.tr));
+	s.tr.selector = TSSEL;
+	s.tr.base = TSS;
+	s.tr.limit = 0x67;
+	s.tr.type = 0xb;
+	s.tr.present = 1;
+	SET_SREGS(self->vcpu, &s);
+	GET_REGS(self->vcpu, &r);
+	r.eip = CODE;
+	r.esp = STACK;
+	r.eflags = 2;
+	SET_REGS(self->vcpu, &r);
+}
+
+static uint32_t result(FIXTURE_DATA(cpu) * self, unsigned int i)
+{
+	uint32_t v;
+
+	memcpy(&v, self->ram + RESULTS + 4 * i, 4);
+	return v;
+}
+
+static long interrupt(int vcpu, uint32_t vector)
+{
+	struct bt86_interrupt irq = { .vector = vector };
+
+	return raw_ioctl_p(vcpu, BT86_INTERRUPT, &irq);
+}
+
+/* sti; 1: hlt; jmp 1b */
+static const uint8_t sti_hlt_loop[] = { 0xfb, 0xf4, 0xeb, 0xfd };
+
+TEST_F(cpu, interrupt_wakes_hlt)
+{
+	struct bt86_vcpu_stats st;
+
+	start(_metadata, self, sti_hlt_loop, sizeof(sti_hlt_loop), 0);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(1, self->run->if_flag);
+	EXPECT_EQ(1, self->run->ready_for_interrupt_injection);
+
+	ASSERT_EQ(0, interrupt(self->vcpu, 0x30));
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0x1234, result(self, 0));
+	EXPECT_EQ(CODE + 2, result(self, 1)); /* the JMP after the HLT */
+
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	EXPECT_EQ(1, st.external_interrupts);
+	EXPECT_EQ(1, st.emulated[BT86_EMUL_IRET]);
+	EXPECT_EQ(1, st.emulated[BT86_EMUL_STI]);
+	EXPECT_EQ(2, st.emulated[BT86_EMUL_HLT]);
+	EXPECT_LT(0, st.guest_ns);
+	EXPECT_LT(0, st.monitor_ns);
+	EXPECT_LT(0, st.userland_ns);
+	EXPECT_EQ(2, st.exits[BT86_EXIT_HLT]);
+}
+
+/* cli; out %al,$0x80; sti; nop; out %al,$0x80; hlt */
+static const uint8_t sti_shadow[] = { 0xfa, 0xe6, 0x80, 0xfb,
+				      0x90, 0xe6, 0x80, 0xf4 };
+
+/* STI holds an interrupt back for one instruction (SDM 2B "STI"). */
+TEST_F(cpu, interrupt_waits_for_if_and_sti_shadow)
+{
+	start(_metadata, self, sti_shadow, sizeof(sti_shadow), 0);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_IO, self->run->exit_reason);
+	EXPECT_EQ(0, self->run->if_flag);
+	EXPECT_EQ(0, self->run->ready_for_interrupt_injection);
+
+	ASSERT_EQ(0, interrupt(self->vcpu, 0x30));
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_IO, self->run->exit_reason);
+	EXPECT_EQ(0x1234, result(self, 0));
+	/* Taken after the NOP, not right after the STI. */
+	EXPECT_EQ(CODE + 5, result(self, 1));
+}
+
+TEST_F(cpu, interrupt_window_exit)
+{
+	struct bt86_regs r;
+
+	start(_metadata, self, sti_shadow, sizeof(sti_shadow), 0);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_IO, self->run->exit_reason);
+	self->run->request_interrupt_window = 1;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_IRQ_WINDOW, self->run->exit_reason);
+	EXPECT_EQ(1, self->run->ready_for_interrupt_injection);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(CODE + 5, r.eip);
+	EXPECT_EQ(0, result(self, 0)); /* nothing was delivered */
+}
+
+/*
+ * INT 0x40 at ring 3 through a DPL 0 gate: #GP with error code
+ * 0x40 * 8 + 2 (IDT bit), on the TSS's ring-0 stack, with the ring-3 SS:ESP
+ * in the frame (SDM 3A §6.12.1.1, figure 6-4).
+ */
+TEST_F(cpu, int_n_from_ring3_through_dpl0_gate)
+{
+	static const uint8_t code[] = { 0xcd, 0x40 };
+	uint32_t frame[6];
+	struct bt86_regs r;
+
+	start(_metadata, self, code, sizeof(code), 3);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0x40 * 8 + 2, result(self, 2));
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(STACK0 - sizeof(frame), r.esp);
+	memcpy(frame, self->ram + STACK0 - sizeof(frame), sizeof(frame));
+	EXPECT_EQ(0x202, frame[0]);
+	EXPECT_EQ(CODE, frame[1]);
+	EXPECT_EQ(UCODE, frame[2] & 0xffff);
+	EXPECT_EQ(STACK, frame[4]);
+	EXPECT_EQ(UDATA, frame[5] & 0xffff);
+}
+
+/*
+ * INT3 through an empty gate is #GP(3*8+2); #GP's own gate is empty too,
+ * and a contributory fault while delivering #GP is a double fault (SDM 3A
+ * table 6-5), taken through a task gate as Linux i386 does.  The switch links, marks busy, sets NT and CR0.TS and
+ * pushes the error code on the new task's stack (SDM 3A §7.3).
+ */
+TEST_F(cpu, double_fault_through_task_gate)
+{
+	static const uint8_t code[] = { 0xcc };
+	uint64_t *gdt = (uint64_t *)(self->ram + GDT);
+	struct bt86_sregs s;
+	struct bt86_regs r;
+	uint32_t err, link;
+
+	set_gate(self->ram, 8, TSS2S, 0, 0x5, 0);
+	memset(self->ram + IDT + 13 * 8, 0, 8);
+	start(_metadata, self, code, sizeof(code), 0);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	GET_SREGS(self->vcpu, &s);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(TSS2S, s.tr.selector);
+	EXPECT_EQ(DF_TASK + 1, r.eip);
+	EXPECT_NE(0, r.eflags & 0x4000); /* NT */
+	EXPECT_NE(0, s.cr0 & 8);	 /* TS */
+	EXPECT_EQ(STACK2 - 4, r.esp);
+	memcpy(&err, self->ram + STACK2 - 4, 4);
+	EXPECT_EQ(0, err);
+	memcpy(&link, self->ram + TSS2, 4);
+	EXPECT_EQ(TSSEL, link);
+	EXPECT_EQ(0xb, (gdt[6] >> 40) & 0xf); /* the new TSS is busy */
+	EXPECT_EQ(0xb, (gdt[5] >> 40) & 0xf); /* the old one still is */
+	/* The outgoing task's EIP: the INT3, whose delivery faulted. */
+	memcpy(&link, self->ram + TSS + 0x20, 4);
+	EXPECT_EQ(CODE, link);
+}
+
+/* No usable IDT at all: INT3 -> #GP -> #DF -> shutdown. */
+TEST_F(cpu, triple_fault_is_a_shutdown_exit)
+{
+	static const uint8_t code[] = { 0xcc };
+	struct bt86_sregs s;
+
+	start(_metadata, self, code, sizeof(code), 0);
+	GET_SREGS(self->vcpu, &s);
+	s.idt.limit = 0;
+	SET_SREGS(self->vcpu, &s);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	EXPECT_EQ(BT86_EXIT_SHUTDOWN, self->run->exit_reason);
+}
+
+/* mov %cr0,%eax; or $0x80000000,%eax; mov %eax,%cr0 */
+TEST_F(cpu, guest_paging_stops_the_vm_with_a_reason)
+{
+	static const uint8_t code[] = { 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00,
+					0x00, 0x80, 0x0f, 0x22, 0xc0 };
+
+	start(_metadata, self, code, sizeof(code), 0);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
+	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
+	EXPECT_EQ(BT86_UNSUPPORTED_PAGING, self->run->internal.data[0]);
+	EXPECT_EQ(CODE + 8, self->run->internal.data[1]);
+	EXPECT_NE(0, self->run->internal.data[2] & 0x80000000);
+	EXPECT_EQ(-EIO, raw_ioctl(self->vcpu, BT86_RUN, 0));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * backend-bt86-report.c - what the bt86 module says, in plain words: the
+ * vCPU's counters for --stats (BT86_GET_VCPU_STATS), and why the VM stopped
+ * when the module reports an internal error (docs/ioctl-api.md).
+ */
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "backend-bt86.h"
+#include "bt86.h"
+#include "util.h"
+
+/* Names of BT86_EMUL_*, as --stats prints them. */
+static const char *const emul_names[BT86_EMUL_COUNT] = {
+	[BT86_EMUL_CLI] = "CLI",
+	[BT86_EMUL_STI] = "STI",
+	[BT86_EMUL_HLT] = "HLT",
+	[BT86_EMUL_IN] = "IN",
+	[BT86_EMUL_OUT] = "OUT",
+	[BT86_EMUL_INS] = "INS",
+	[BT86_EMUL_OUTS] = "OUTS",
+	[BT86_EMUL_LGDT] = "LGDT",
+	[BT86_EMUL_LIDT] = "LIDT",
+	[BT86_EMUL_LLDT] = "LLDT",
+	[BT86_EMUL_LTR] = "LTR",
+	[BT86_EMUL_SGDT_SIDT] = "SGDT/SIDT/SLDT/STR/SMSW",
+	[BT86_EMUL_MOV_SS] = "MOV/POP/LSS to SS",
+	[BT86_EMUL_MOV_CR] = "MOV CRn",
+	[BT86_EMUL_MOV_DR] = "MOV DRn",
+	[BT86_EMUL_CLTS_LMSW] = "CLTS/LMSW",
+	[BT86_EMUL_RDMSR] = "RDMSR",
+	[BT86_EMUL_WRMSR] = "WRMSR",
+	[BT86_EMUL_INVLPG] = "INVLPG",
+	[BT86_EMUL_WBINVD] = "WBINVD/INVD",
+	[BT86_EMUL_IRET] = "IRET",
+	[BT86_EMUL_RETF] = "far RET",
+	[BT86_EMUL_INT] = "INT n",
+	[BT86_EMUL_GATE] = "call gates",
+	[BT86_EMUL_TASK] = "task switches",
+	[BT86_EMUL_SYSENTER] = "SYSENTER/SYSEXIT",
+	[BT86_EMUL_MMIO] = "MMIO accesses",
+};
+
+static const char *const exception_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+	"#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
+	"#MF", "#AC", "#MC", "#XM",
+};
+
+static double ms(uint64_t ns)
+{
+	return ns / 1e6;
+}
+
+static void print_time(FILE *f, const struct bt86_vcpu_stats *st)
+{
+	uint64_t total = st->guest_ns + st->monitor_ns + st->kernel_ns +
+			 st->userland_ns;
+
+	if (!total)
+		total = 1;
+	fprintf(f, "  time, as the module measured it\n");
+	fprintf(f, "    guest code                %12.3f ms %5.1f%%\n",
+		ms(st->guest_ns), 100.0 * st->guest_ns / total);
+	fprintf(f, "    monitor                   %12.3f ms %5.1f%%\n",
+		ms(st->monitor_ns), 100.0 * st->monitor_ns / total);
+	fprintf(f, "    host kernel (run loop)    %12.3f ms %5.1f%%\n",
+		ms(st->kernel_ns), 100.0 * st->kernel_ns / total);
+	fprintf(f, "    userland (launcher)       %12.3f ms %5.1f%%\n",
+		ms(st->userland_ns), 100.0 * st->userland_ns / total);
+}
+
+void bt86__print_stats(struct backend *b, FILE *f)
+{
+	struct bt86_backend *k = b->priv;
+	struct bt86_vcpu_stats st;
+	uint64_t n = 0;
+	int i;
+
+	if (!k || k->vcpu_fd < 0 ||
+	    ioctl(k->vcpu_fd, BT86_GET_VCPU_STATS, &st) < 0)
+		return;
+	fprintf(f, "bt86 module: vCPU 0\n");
+	fprintf(f, "  world switches              %12llu\n",
+		(unsigned long long)st.world_switches);
+	fprintf(f, "  guest traps                 %12llu\n",
+		(unsigned long long)st.guest_traps);
+	fprintf(f, "  host interrupts / NMIs / MCEs %10llu / %llu / %llu\n",
+		(unsigned long long)st.host_irqs,
+		(unsigned long long)st.host_nmis,
+		(unsigned long long)st.host_mces);
+	print_time(f, &st);
+	for (i = 0; i < BT86_EMUL_COUNT; i++)
+		n += st.emulated[i];
+	fprintf(f, "  instructions emulated       %12llu\n",
+		(unsigned long long)n);
+	for (i = 0; i < BT86_EMUL_COUNT; i++)
+		if (st.emulated[i])
+			fprintf(f, "    %-25s %12llu\n", emul_names[i],
+				(unsigned long long)st.emulated[i]);
+	fprintf(f, "  delivered to the guest\n");
+	fprintf(f, "    device interrupts         %12llu\n",
+		(unsigned long long)st.external_interrupts);
+	fprintf(f, "    software interrupts       %12llu\n",
+		(unsigned long long)st.software_interrupts);
+	for (i = 0; i < 32; i++)
+		if (st.exceptions[i])
+			fprintf(f, "    exception %-3s (%2d)        %12llu\n",
+				exception_names[i] ? exception_names[i] : "",
+				i, (unsigned long long)st.exceptions[i]);
+}
+
+/* BT86_INTERNAL_UNSUPPORTED: data[0] what, data[1] EIP, data[2] detail. */
+static void report_unsupported(const uint64_t *d)
+{
+	unsigned int eip = (unsigned int)d[1], v = (unsigned int)d[2];
+
+	switch (d[0]) {
+	case BT86_UNSUPPORTED_PAGING:
+		pr_msg("the guest turned on paging (CR0=%08x at eip %08x): bt86 does not shadow guest page tables yet; run it with --accel kvm",
+		       v, eip);
+		break;
+	case BT86_UNSUPPORTED_REALMODE:
+		pr_msg("the guest left protected mode (CR0=%08x at eip %08x): bt86 runs 32-bit protected-mode guests only",
+		       v, eip);
+		break;
+	case BT86_UNSUPPORTED_V86:
+		pr_msg("the guest entered virtual-8086 mode (eflags %08x at eip %08x), which bt86 does not run",
+		       v, eip);
+		break;
+	case BT86_UNSUPPORTED_LDT:
+		pr_msg("the guest used a segment from its LDT (selector %04x at eip %08x): bt86 does not shadow LDTs yet",
+		       v, eip);
+		break;
+	case BT86_UNSUPPORTED_FPU:
+		pr_msg("the guest used the FPU (eip %08x): bt86 does not give guests FPU state yet",
+		       eip);
+		break;
+	case BT86_UNSUPPORTED_MMIO:
+		pr_msg("the guest touched guest-physical %08x, which is not RAM, with an instruction bt86 cannot emulate there (eip %08x)",
+		       v, eip);
+		break;
+	default:
+		pr_msg("the guest did something this bt86 cannot run (reason %llu at eip %08x)",
+		       (unsigned long long)d[0], eip);
+	}
+}
+
+/* BT86_INTERNAL_MONITOR_FAULT: the dump of docs/ioctl-api.md. */
+static void report_monitor_fault(const uint64_t *d)
+{
+	pr_msg("the monitor failed (a bt86 bug, not the guest's fault); the VM is stopped");
+	pr_msg("  monitor: vector %llu error 0x%llx rip %016llx cs %04llx rflags %08llx",
+	       (unsigned long long)d[0], (unsigned long long)d[1],
+	       (unsigned long long)d[2], (unsigned long long)d[3],
+	       (unsigned long long)d[4]);
+	pr_msg("  monitor: rsp %016llx ss %04llx cr2 %016llx",
+	       (unsigned long long)d[5], (unsigned long long)d[6],
+	       (unsigned long long)d[7]);
+	pr_msg("  guest at its last entry: eip %08llx cs %04llx eflags %08llx esp %08llx",
+	       (unsigned long long)d[8], (unsigned long long)d[9],
+	       (unsigned long long)d[10], (unsigned long long)d[11]);
+}
+
+void bt86__report_internal(struct backend *b, const struct vcpu_exit *e)
+{
+	(void)b;
+	if (e->code == BT86_INTERNAL_MONITOR_FAULT && e->ndata >= 12)
+		report_monitor_fault(e->data);
+	else if (e->code == BT86_INTERNAL_UNSUPPORTED && e->ndata >= 3)
+		report_unsupported(e->data);
+	else
+		pr_msg("the bt86 module reported internal error %llu with %u words of data",
+		       (unsigned long long)e->code, e->ndata);
+}
