@@ -55,6 +55,15 @@
 #define TASK_DONE 0x600d /* what a ring-3 task returns when it ran through */
 #define NR(a)	  (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The same segment, RPL aside.  Selectors seen at guest ring 0 (MOV from
+ * CS or SS, the CS a far CALL pushes there) show RPL 1 under a VMM that
+ * runs guest ring 0 at CPL 1 (bt86 --accel tae); that leak is the
+ * sensitive guest's subject, so this guest compares them without RPL.
+ * Selectors of ring-3 code and fault error codes are compared whole.
+ */
+#define SAME_SEG(a, b) ((((a) ^ (b)) & 0xfffc) == 0)
+
 /* --- our own GDT -------------------------------------------------------------- */
 
 /* The runtime's slots 0-5 (null, kernel/user code/data, TSS), then ours. */
@@ -310,13 +319,13 @@ static int l64_run(int call, uint16_t sel, uint16_t my_cs, int ring3)
 	else
 		probe0(fn, end, &r);
 	if (v != TASK_DONE || hits || r.eax != 0x100f ||
-	    (r.ecx & 0xffff) != sel) {
+	    !SAME_SEG(r.ecx, sel)) {
 		ktap_diag("task %#x, %d traps (vector %u), eax %#x ecx %#x", v,
 			  hits, seen.vector, r.eax, r.ecx);
 		return 1;
 	}
-	if (call &&
-	    ((r.ecx >> 16) != my_cs || r.edx != (uint32_t)l64_call_end)) {
+	if (call && (!SAME_SEG(r.ecx >> 16, my_cs) ||
+		     r.edx != (uint32_t)l64_call_end)) {
 		ktap_diag("return frame %04x:%08x", r.ecx >> 16, r.edx);
 		return 1;
 	}
@@ -533,26 +542,46 @@ static int call_gate(uint16_t sel, int ring3)
 	return TASK_DONE;
 }
 
+/* What the gate target saw, on a diagnostic line (when a test failed). */
+static void gate_diag(int v)
+{
+	ktap_diag("task %#x, %d traps (vector %u error %#x), target %04x on "
+		  "%04x:%08x, caller esp %08x",
+		  v, hits, seen.vector, seen.error_code, gate_cs, gate_ss,
+		  gate_esp, gate_caller_esp);
+	ktap_diag("frame %08x %08x %08x %08x, cs after %04x", gate_frame[0],
+		  gate_frame[1], gate_frame[2], gate_frame[3], cs_after_call);
+}
+
 static void test_call_gates(void)
 {
 	uint32_t ret = (uint32_t)gate_call_end;
-	int v;
+	int v, good;
 
 	v = call_gate(SEL_GATE_K, 0);
-	ok(v == TASK_DONE && !hits && gate_cs == SEL_KCODE &&
-		   gate_ss == SEL_KDATA && gate_frame[0] == ret &&
-		   (gate_frame[1] & 0xffff) == SEL_KCODE &&
-		   gate_esp == gate_caller_esp - 8,
+	good = v == TASK_DONE && !hits && SAME_SEG(gate_cs, SEL_KCODE) &&
+	       SAME_SEG(gate_ss, SEL_KDATA) && gate_frame[0] == ret &&
+	       SAME_SEG(gate_frame[1], SEL_KCODE) &&
+	       gate_esp == gate_caller_esp - 8;
+	if (!good)
+		gate_diag(v);
+	ok(good,
 	   "32-bit call gate, next slot empty, from ring 0: target runs, 32-bit return frame");
 
 	v = call_gate(SEL_GATE_U, 1);
-	ok(v == TASK_DONE && !hits && gate_cs == SEL_KCODE &&
-		   gate_ss == SEL_KDATA && gate_esp == user_tss.esp0 - 16,
+	good = v == TASK_DONE && !hits && SAME_SEG(gate_cs, SEL_KCODE) &&
+	       SAME_SEG(gate_ss, SEL_KDATA) && gate_esp == user_tss.esp0 - 16;
+	if (!good)
+		gate_diag(v);
+	ok(good,
 	   "DPL 3 call gate from ring 3: target at CPL 0 on the TSS's SS0:ESP0");
-	ok(gate_frame[0] == ret && (gate_frame[1] & 0xffff) == SEL_UCODE &&
-		   gate_frame[2] == gate_caller_esp &&
-		   (gate_frame[3] & 0xffff) == SEL_UDATA &&
-		   cs_after_call == SEL_UCODE,
+	good = gate_frame[0] == ret && (gate_frame[1] & 0xffff) == SEL_UCODE &&
+	       gate_frame[2] == gate_caller_esp &&
+	       (gate_frame[3] & 0xffff) == SEL_UDATA &&
+	       cs_after_call == SEL_UCODE;
+	if (!good)
+		gate_diag(v);
+	ok(good,
 	   "DPL 3 call gate from ring 3: frame holds user EIP, CS, ESP, SS; LRET to ring 3");
 
 	v = call_gate(SEL_GATE_K | 3, 1);

@@ -38,6 +38,13 @@
 /* user.c's ring-0 stack: at least this big, topped by user_tss.esp0. */
 #define RING0_STACK_MIN 8192
 
+/*
+ * The same segment, RPL aside.  A selector read at ring 0 (MOV from CS)
+ * shows RPL 1 under a VMM that runs guest ring 0 at CPL 1 (bt86 --accel
+ * tae): that leak is the sensitive guest's subject, not this one's.
+ */
+#define SAME_SEG(a, b) ((((a) ^ (b)) & 0xfffc) == 0)
+
 /* Our own system calls, handled by user_syscall_hook. */
 #define SYS_ARGS      0x1234 /* returns EBX + ECX + EDX + 1 */
 #define SYS_SET_FLAGS 0x1001 /* EFLAGS = (EFLAGS & ~EBX) | ECX */
@@ -131,7 +138,7 @@ static int ring3_frame_ok(int vector, uint32_t error, uint32_t eip,
 	/* SS, ESP, EFLAGS, CS, EIP: five dwords below ESP0 (Figure 6-4). */
 	if (seen.frame_eip_addr != esp0 - 20 || seen.handler_fp >= esp0 ||
 	    seen.handler_fp < esp0 - RING0_STACK_MIN ||
-	    (seen.handler_cs & 3) != 0) {
+	    !SAME_SEG(seen.handler_cs, SEL_KCODE)) {
 		ktap_diag("frame at %#x, handler fp %#x cs %#x, esp0 %#x",
 			  seen.frame_eip_addr, seen.handler_fp, seen.handler_cs,
 			  esp0);
@@ -266,8 +273,8 @@ static void test_tasks(void)
 	ok_eq(user_run(exit_from_nested_call, NULL), 0x55,
 	      "task: SYS_EXIT from a nested call ends the task");
 	v = user_run(segments_task, NULL);
-	ok(v == (SEL_UCODE | SEL_UDATA << 16) && read_cs() == SEL_KCODE,
-	   "task: runs with CS 0x1b and SS 0x23 (CPL 3); back at CPL 0");
+	ok(v == (SEL_UCODE | SEL_UDATA << 16) && SAME_SEG(read_cs(), SEL_KCODE),
+	   "task: runs with CS 0x1b and SS 0x23 (CPL 3); back in the kernel");
 	for (n = 1; n <= 5; n++)
 		sum += user_run(square_task, (void *)n);
 	ok_eq(sum, 1 + 4 + 9 + 16 + 25,
