@@ -164,6 +164,11 @@ SYM_CODE_START_LOCAL(bt86_trap_common)
 	mov	%fs, XD_GUEST_FS(%rcx)
 	mov	%gs, XD_GUEST_GS(%rcx)
 	mov	%rcx, %rdi
+	/*
+	 * An interrupt gate clears IF, TF, NT and RF but not DF (SDM 3A
+	 * §6.12.1.3): guest code may have left it set, and C wants it clear.
+	 */
+	cld
 
 	/* The monitor decides: 0 resumes the guest, anything else exits. */
 	movl	$XMON_TRAP, XD_MON_CALL(%rdi)

@@ -614,6 +614,29 @@ static void bt86_report_monitor_fault(struct bt86_vcpu *vcpu)
 		x->fault_vector, x->fault_error, x->fault_rip, x->fault_cr2);
 }
 
+/*
+ * The guest did what this bt86 cannot run: what (data[0..2]), then the
+ * last four traps, oldest first, each as vector << 32 | error, cs << 32 |
+ * eip, eflags << 32 | esp (docs/ioctl-api.md).
+ */
+static void bt86_report_unsupported(struct bt86_vcpu *vcpu)
+{
+	const struct bt86_xdata *x = vcpu->x;
+	u64 *d = vcpu->run->internal.data;
+	unsigned int i;
+
+	memcpy(d, x->v.unsupported, sizeof(x->v.unsupported));
+	for (i = 0; i < 4; i++) {
+		const struct bt86_trap_record *t =
+			&x->v.trace[(x->v.trace_next + i) % 4];
+
+		d[3 + i * 3] = (u64)t->vector << 32 | t->error;
+		d[4 + i * 3] = (u64)t->cs << 32 | t->eip;
+		d[5 + i * 3] = (u64)t->eflags << 32 | t->esp;
+	}
+	vcpu->run->internal.ndata = 15;
+}
+
 /* A port I/O exit: the monitor put OUT data in the I/O page already. */
 static void bt86_report_io(struct bt86_vcpu *vcpu)
 {
@@ -665,9 +688,7 @@ static bool bt86_handle_exit(struct bt86_vcpu *vcpu)
 		vcpu->dead = true;
 		run->exit_reason = BT86_EXIT_INTERNAL_ERROR;
 		run->internal.suberror = BT86_INTERNAL_UNSUPPORTED;
-		run->internal.ndata = 3;
-		memcpy(run->internal.data, x->v.unsupported,
-		       sizeof(x->v.unsupported));
+		bt86_report_unsupported(vcpu);
 		return true;
 	case BT86_EXIT_EXCEPTION:
 		run->exit_reason = BT86_EXIT_EXCEPTION;

@@ -171,6 +171,13 @@ struct bt86_vcpu_ext {
 	u32 pad;
 	u64 pat;
 	u64 unsupported[3];	 /* BT86_INTERNAL_UNSUPPORTED data[] */
+	/* The last traps, for the dump when the VM stops (main.c). */
+	struct bt86_trap_record {
+		u32 vector, error, eip, cs, esp, eflags;
+	} trace[4];
+	u32 trace_next;
+	u32 ring3_view; /* the shadow GDT shows guest ring-3 code */
+	u64 user_code[8]; /* shadow slots holding DPL 3 code, a bitmap */
 };
 
 /* A guest access to non-RAM guest-physical memory, for the launcher. */

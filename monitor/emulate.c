@@ -303,6 +303,51 @@ static long emulate_lss(struct bt86_xdata *x, struct decoded_insn *d)
 	return load_ss(x, d, sel, x->regs.esp, false);
 }
 
+/*
+ * MOV or POP to DS, ES, FS or GS that faulted on a shadow slot (ring-3
+ * code hidden from ring 0, a stale copy): the load as the guest's CPU does
+ * it (SDM 2A "MOV", "POP").
+ */
+static enum sreg data_sreg(ZydisRegister r)
+{
+	switch (r) {
+	case ZYDIS_REGISTER_ES:
+		return SR_ES;
+	case ZYDIS_REGISTER_FS:
+		return SR_FS;
+	case ZYDIS_REGISTER_GS:
+		return SR_GS;
+	default:
+		return SR_DS;
+	}
+}
+
+static long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d,
+			      bool pop)
+{
+	u32 esp = x->regs.esp, sel = 0;
+	fault_t f = pop ? stack_pop(x, &esp, &sel, d->insn.operand_width / 8)
+			: operand_read(x, d, &d->ops[1], &sel);
+
+	if (!f)
+		f = segment_load_data(x, data_sreg(d->ops[0].reg.value),
+				      (u16)sel, vcpu_cpl(x), VEC_GP);
+	if (f)
+		return raise_fault(x, f);
+	x->regs.esp = esp;
+	skip(x, d);
+	return 0;
+}
+
+static bool writes_data_sreg(const struct decoded_insn *d)
+{
+	ZydisRegister r = d->ops[0].reg.value;
+
+	return d->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       (r == ZYDIS_REGISTER_DS || r == ZYDIS_REGISTER_ES ||
+		r == ZYDIS_REGISTER_FS || r == ZYDIS_REGISTER_GS);
+}
+
 /* --- CLI, STI, HLT ---------------------------------------------------------- */
 
 static bool iopl_allows(const struct bt86_xdata *x)
@@ -416,10 +461,14 @@ long emulate_gp(struct bt86_xdata *x)
 	case ZYDIS_MNEMONIC_MOV:
 		if (writes_ss(d))
 			return emulate_mov_ss(x, d);
+		if (writes_data_sreg(d) && x->error)
+			return emulate_load_sreg(x, d, false);
 		break;
 	case ZYDIS_MNEMONIC_POP:
 		if (writes_ss(d))
 			return emulate_pop_ss(x, d);
+		if (writes_data_sreg(d) && x->error)
+			return emulate_load_sreg(x, d, true);
 		break;
 	case ZYDIS_MNEMONIC_LSS:
 		return emulate_lss(x, d);

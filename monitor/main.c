@@ -82,6 +82,19 @@ static long monitor_enter(struct bt86_xdata *x)
 	return resume_guest(x);
 }
 
+/* Keep the trap in the ring of recent ones (the launcher's stop dump). */
+static void trace_trap(struct bt86_xdata *x)
+{
+	struct bt86_trap_record *t = &x->v.trace[x->v.trace_next++ % 4];
+
+	t->vector = (u32)x->vector;
+	t->error = (u32)x->error;
+	t->eip = x->regs.eip;
+	t->cs = x->sregs.cs.selector;
+	t->esp = x->regs.esp;
+	t->eflags = x->regs.eflags;
+}
+
 static long monitor_trap(struct bt86_xdata *x)
 {
 	long ret;
@@ -89,6 +102,7 @@ static long monitor_trap(struct bt86_xdata *x)
 	x->stats.tsc_guest += rdtsc() - x->stats.tsc_resume;
 	x->traps++;
 	vcpu_sync_from_hw(x);
+	trace_trap(x);
 	/*
 	 * A host event: nothing to emulate.  It may have come before the
 	 * instruction after an STI ran, so an interrupt shadow stays.

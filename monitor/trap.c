@@ -5,8 +5,8 @@
  * x->vector and x->error.
  *
  *   #GP        the instruction decides (emulate.c)
- *   #NP        a system descriptor the shadow GDT left out: a far transfer
- *              through a gate, or a segment load that must be #GP
+ *   #NP        a descriptor the shadow GDT left out: a far transfer through
+ *              a gate, a return to ring 3, or a load that must be #GP
  *   #BP #OF    INT3, INTO (monitor gates 3 and 4 are DPL 3): software
  *   0x80       INT 0x80 (DPL 3 gate): software, checked against the
  *              guest's gate
@@ -74,8 +74,13 @@ static long not_present(struct bt86_xdata *x)
 		return 0;
 	if (desc_fetch(x, sel, &d))
 		return raise_fault(x, FAULT(VEC_GP, sel | (x->error & 1)));
-	if (!DESC_S(d)) {
-		/* emulate_gp() decodes it: a far JMP/CALL, or a #GP. */
+	/*
+	 * A system descriptor, or ring-3 code hidden from guest ring 0
+	 * (vcpu.c): emulate_gp() decodes the instruction and does it (far
+	 * JMP/CALL, IRET, far RET, segment loads) or raises what a real CPU
+	 * would.
+	 */
+	if (!DESC_S(d) || DESC_P(d)) {
 		x->error = sel;
 		return emulate_gp(x);
 	}

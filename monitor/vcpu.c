@@ -82,6 +82,49 @@ static u64 guest_desc(struct bt86_xdata *x, u16 sel)
 	return d;
 }
 
+/*
+ * Guest ring 3's code segments are present in the shadow GDT only while
+ * guest ring 3 runs.  Guest ring 0 runs at CPL 1, where an IRET or far RET
+ * to ring 3 would run natively and drop the IF and IOPL it pops (CPL 1 >
+ * IOPL 0, SDM 2A "IRET"); with the ring-3 code segments not present, those
+ * returns raise #NP instead and the monitor performs them exactly (iret.c).
+ */
+static bool is_user_code(u64 d)
+{
+	return d && DESC_CODE(d) && DESC_DPL(d) == 3;
+}
+
+/* Slot @i as the shadow shows it now, from the guest's descriptor @d. */
+static u64 shadow_slot(struct bt86_xdata *x, unsigned int i, u64 d)
+{
+	u64 bit = 1ULL << (i % 64);
+
+	d = shadow_desc(d);
+	if (is_user_code(d)) {
+		x->v.user_code[i / 64] |= bit;
+		if (!x->v.ring3_view)
+			d &= ~DESC_BIT_P;
+	} else {
+		x->v.user_code[i / 64] &= ~bit;
+	}
+	return d;
+}
+
+/* Show or hide guest ring 3's code segments. */
+static void shadow_set_view(struct bt86_xdata *x, bool ring3)
+{
+	u64 *gdt = guest_gdt(x);
+	unsigned int w, b;
+
+	if (x->v.ring3_view == ring3)
+		return;
+	x->v.ring3_view = ring3;
+	for (w = 0; w < 8; w++)
+		for (b = 0; x->v.user_code[w] >> b; b++)
+			if ((x->v.user_code[w] >> b) & 1)
+				gdt[w * 64 + b] ^= DESC_BIT_P;
+}
+
 /* Rebuild the guest part of the shadow GDT from the guest's GDT. */
 static void shadow_gdt_build(struct bt86_xdata *x)
 {
@@ -89,7 +132,7 @@ static void shadow_gdt_build(struct bt86_xdata *x)
 	unsigned int i;
 
 	for (i = 0; i < GUEST_GDT_SLOTS; i++)
-		gdt[i] = shadow_desc(guest_desc(x, i << 3));
+		gdt[i] = shadow_slot(x, i, guest_desc(x, i << 3));
 }
 
 /*
@@ -112,11 +155,19 @@ static u16 hw_selector(struct bt86_xdata *x, const struct bt86_segment *s,
 	return ((STALE_SLOT_FIRST + stale) << 3) | rpl;
 }
 
-/* Point every hardware selector at the right slot for the cached state. */
+/*
+ * Point every hardware selector at the right slot for the cached state.
+ * Stale slots not needed now are emptied: a guest selector naming one
+ * must fault as past the guest's GDT limit (trap.c turns the #NP into #GP).
+ */
 static void load_selectors(struct bt86_xdata *x)
 {
 	struct bt86_sregs *sr = &x->sregs;
-	unsigned int rpl = hw_rpl(vcpu_cpl(x));
+	unsigned int rpl = hw_rpl(vcpu_cpl(x)), i;
+
+	shadow_set_view(x, vcpu_cpl(x) == 3);
+	for (i = 0; i < 6; i++)
+		guest_gdt(x)[STALE_SLOT_FIRST + i] = 0;
 
 	x->cs = hw_selector(x, &sr->cs, 0, rpl);
 	x->ss = hw_selector(x, &sr->ss, 1, rpl);
@@ -216,14 +267,6 @@ void vcpu_sync_from_hw(struct bt86_xdata *x)
 	r->eip = x->rip;
 	if (x->v.step)
 		virt |= EFLAGS_TF; /* the monitor's TF, not the guest's */
-	/*
-	 * Guest ring 0 went to ring 3 natively (IRET or far RET at CPL 1):
-	 * the CPU ignored the IF and IOPL it popped (CPL 1 > IOPL 0, SDM 2A
-	 * "IRET").  Ring 3 code runs with interrupts on in every kernel we
-	 * know, and that is what tae assumes (docs/trap-and-emulate.md).
-	 */
-	if (cpl == 3 && vcpu_cpl(x) != 3)
-		r->eflags |= EFLAGS_IF;
 	r->eflags = ((u32)x->rflags & ~virt) | (r->eflags & virt);
 	save_segment(x, &sr->cs, x->cs, cpl);
 	save_segment(x, &sr->ss, x->ss, cpl);
@@ -246,7 +289,7 @@ bool vcpu_resync_slot(struct bt86_xdata *x, u16 sel)
 
 	if ((sel & 4) || !slot || slot >= GUEST_GDT_SLOTS)
 		return false;
-	d = shadow_desc(guest_desc(x, sel));
+	d = shadow_slot(x, slot, guest_desc(x, sel));
 	if (gdt[slot] == d)
 		return false;
 	gdt[slot] = d;

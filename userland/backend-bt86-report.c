@@ -112,8 +112,28 @@ void bt86__print_stats(struct backend *b, FILE *f)
 				i, (unsigned long long)st.exceptions[i]);
 }
 
-/* BT86_INTERNAL_UNSUPPORTED: data[0] what, data[1] EIP, data[2] detail. */
-static void report_unsupported(const uint64_t *d)
+/* The monitor's last traps before the stop, oldest first. */
+static void report_trace(const uint64_t *d, unsigned int ndata)
+{
+	unsigned int i;
+
+	for (i = 0; 3 + i * 3 + 2 < ndata && i < 4; i++) {
+		const uint64_t *t = d + 3 + i * 3;
+
+		if (!t[1])
+			continue;
+		pr_msg("  trap: vector %3u error %04x at %04x:%08x esp %08x eflags %08x",
+		       (unsigned int)(t[0] >> 32), (unsigned int)t[0],
+		       (unsigned int)(t[1] >> 32), (unsigned int)t[1],
+		       (unsigned int)t[2], (unsigned int)(t[2] >> 32));
+	}
+}
+
+/*
+ * BT86_INTERNAL_UNSUPPORTED: data[0] what, data[1] EIP, data[2] detail,
+ * then the last traps.
+ */
+static void report_unsupported(const uint64_t *d, unsigned int ndata)
 {
 	unsigned int eip = (unsigned int)d[1], v = (unsigned int)d[2];
 
@@ -146,6 +166,7 @@ static void report_unsupported(const uint64_t *d)
 		pr_msg("the guest did something this bt86 cannot run (reason %llu at eip %08x)",
 		       (unsigned long long)d[0], eip);
 	}
+	report_trace(d, ndata);
 }
 
 /* BT86_INTERNAL_MONITOR_FAULT: the dump of docs/ioctl-api.md. */
@@ -170,7 +191,7 @@ void bt86__report_internal(struct backend *b, const struct vcpu_exit *e)
 	if (e->code == BT86_INTERNAL_MONITOR_FAULT && e->ndata >= 12)
 		report_monitor_fault(e->data);
 	else if (e->code == BT86_INTERNAL_UNSUPPORTED && e->ndata >= 3)
-		report_unsupported(e->data);
+		report_unsupported(e->data, e->ndata);
 	else
 		pr_msg("the bt86 module reported internal error %llu with %u words of data",
 		       (unsigned long long)e->code, e->ndata);
