@@ -371,9 +371,9 @@ static void bt86_hand_state_to_monitor(struct bt86_vcpu *vcpu)
 	/* The launcher's answer to an MMIO read. */
 	if (x->mmio.pending)
 		memcpy(x->mmio.data, run->mmio.data, sizeof(x->mmio.data));
-	x->v.irq_vector = vcpu->pending_vector == BT86_NO_VECTOR ?
-				  XIRQ_NONE :
-				  vcpu->pending_vector;
+	x->v.irq_vector = vcpu->pending_vector == BT86_NO_VECTOR
+				  ? XIRQ_NONE
+				  : vcpu->pending_vector;
 	x->v.irq_window = READ_ONCE(run->request_interrupt_window);
 }
 
@@ -384,9 +384,9 @@ static void bt86_take_state_from_monitor(struct bt86_vcpu *vcpu)
 
 	vcpu->regs = x->regs;
 	vcpu->sregs = x->sregs;
-	vcpu->pending_vector = x->v.irq_vector == XIRQ_NONE ?
-				       BT86_NO_VECTOR :
-				       (int)x->v.irq_vector;
+	vcpu->pending_vector = x->v.irq_vector == XIRQ_NONE
+				       ? BT86_NO_VECTOR
+				       : (int)x->v.irq_vector;
 }
 
 /* --- host state ------------------------------------------------------------- */

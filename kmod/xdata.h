@@ -161,22 +161,22 @@ struct bt86_xio {
 
 /* The virtual CPU's state beyond struct bt86_regs and bt86_sregs. */
 struct bt86_vcpu_ext {
-	u32 dr[8];		 /* DR0-DR7 as the guest wrote them */
+	u32 dr[8]; /* DR0-DR7 as the guest wrote them */
 	u32 sysenter_cs, sysenter_esp, sysenter_eip;
-	u32 irq_vector;		 /* in/out: XIRQ_NONE or a vector to deliver */
-	u32 irq_window;		 /* in: exit once an interrupt can be taken */
-	u32 irq_ready;		 /* out: BT86_INTERRUPT would be taken now */
-	u32 shadow;		 /* STI/MOV SS: interrupts held one insn */
-	u32 step;		 /* the monitor set TF to end the shadow */
+	u32 irq_vector; /* in/out: XIRQ_NONE or a vector to deliver */
+	u32 irq_window; /* in: exit once an interrupt can be taken */
+	u32 irq_ready;	/* out: BT86_INTERRUPT would be taken now */
+	u32 shadow;	/* STI/MOV SS: interrupts held one insn */
+	u32 step;	/* the monitor set TF to end the shadow */
 	u32 pad;
 	u64 pat;
-	u64 unsupported[3];	 /* BT86_INTERNAL_UNSUPPORTED data[] */
+	u64 unsupported[3]; /* BT86_INTERNAL_UNSUPPORTED data[] */
 	/* The last traps, for the dump when the VM stops (main.c). */
 	struct bt86_trap_record {
 		u32 vector, error, eip, cs, esp, eflags;
 	} trace[4];
 	u32 trace_next;
-	u32 ring3_view; /* the shadow GDT shows guest ring-3 code */
+	u32 ring3_view;	  /* the shadow GDT shows guest ring-3 code */
 	u64 user_code[8]; /* shadow slots holding DPL 3 code, a bitmap */
 };
 

@@ -41,8 +41,7 @@ int decode_insn_width(const uint8_t *bytes, size_t len, unsigned int width,
 	if (len == 0)
 		return DECODE_ETRUNC;
 	status = ZydisDecoderDecodeFull(width == 16 ? &decoder16 : &decoder,
-					bytes, len, &out->insn,
-					out->ops);
+					bytes, len, &out->insn, out->ops);
 	if (ZYAN_SUCCESS(status))
 		return 0;
 	return status == ZYDIS_STATUS_NO_MORE_DATA ? DECODE_ETRUNC

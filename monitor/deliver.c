@@ -20,8 +20,8 @@
 #include "monitor.h"
 
 #define GATE_SEL(g) ((u16)((g) >> 16))
-#define GATE_OFF(g) ((u32)(((g) & 0xffff) | (((g) >> 48) << 16)))
-#define GATE_TYPE(g)                                                       \
+#define GATE_OFF(g) ((u32)(((g)&0xffff) | (((g) >> 48) << 16)))
+#define GATE_TYPE(g) \
 	((unsigned int)((g) >> 40) & 0x1f) /* type with the S bit above it */
 
 /* Contributory exceptions (SDM 3A table 6-4). */
@@ -62,8 +62,7 @@ fault_t stack_push(struct bt86_xdata *x, const struct bt86_segment *ss,
 }
 
 /* Pop @size bytes from the guest's SS:ESP (#SS(0) past the limit). */
-fault_t stack_pop(struct bt86_xdata *x, u32 *esp, u32 *value,
-		  unsigned int size)
+fault_t stack_pop(struct bt86_xdata *x, u32 *esp, u32 *value, unsigned int size)
 {
 	const struct bt86_segment *ss = &x->sregs.ss;
 	u32 top = stack_top(ss, *esp);
@@ -195,8 +194,9 @@ static fault_t deliver_once(struct bt86_xdata *x, u32 vector,
 			return f;
 		f = segment_load_ss(x, ss_sel, new_cpl, VEC_TS, &new_ss);
 		if (f)
-			return fault_vector(f) == VEC_TS ? f | ext
-							 : FAULT(VEC_SS, fault_error(f) | ext);
+			return fault_vector(f) == VEC_TS
+				       ? f | ext
+				       : FAULT(VEC_SS, fault_error(f) | ext);
 		frame_add(&fr, x->sregs.ss.selector);
 		frame_add(&fr, x->regs.esp);
 	}
@@ -206,7 +206,8 @@ static fault_t deliver_once(struct bt86_xdata *x, u32 vector,
 	if (has_error)
 		frame_add(&fr, error);
 	f = frame_push(x, &new_ss, &esp, &fr,
-		       FAULT(VEC_SS, new_cpl < cpl ? (ss_sel & 0xfffc) | ext : ext));
+		       FAULT(VEC_SS,
+			     new_cpl < cpl ? (ss_sel & 0xfffc) | ext : ext));
 	if (f)
 		return f;
 

@@ -126,7 +126,7 @@ fault_t mem_address(struct bt86_xdata *x, const struct decoded_insn *d,
 			 (op->mem.scale ? op->mem.scale : 1) +
 		 (u32)op->mem.disp.value;
 	fault_t f = op->mem.segment == ZYDIS_REGISTER_SS ? FAULT(VEC_SS, 0)
-							   : FAULT_GP0;
+							 : FAULT_GP0;
 
 	if (d->insn.address_width == 16)
 		ea &= 0xffff;
@@ -446,18 +446,19 @@ long emulate_gp(struct bt86_xdata *x)
 	case ZYDIS_MNEMONIC_RET:
 		if (!is_far(d))
 			break;
-		return emulate_retf(x, d->insn.operand_width,
-				    d->insn.operand_count &&
-						    d->ops[0].type ==
-							    ZYDIS_OPERAND_TYPE_IMMEDIATE
-					    ? (u16)d->ops[0].imm.value.u
-					    : 0);
+		return emulate_retf(
+			x, d->insn.operand_width,
+			d->insn.operand_count &&
+					d->ops[0].type ==
+						ZYDIS_OPERAND_TYPE_IMMEDIATE
+				? (u16)d->ops[0].imm.value.u
+				: 0);
 	case ZYDIS_MNEMONIC_JMP:
 	case ZYDIS_MNEMONIC_CALL:
 		if (!is_far(d))
 			break;
-		return emulate_far_branch(x, d,
-					  d->insn.mnemonic == ZYDIS_MNEMONIC_CALL);
+		return emulate_far_branch(
+			x, d, d->insn.mnemonic == ZYDIS_MNEMONIC_CALL);
 	case ZYDIS_MNEMONIC_MOV:
 		if (writes_ss(d))
 			return emulate_mov_ss(x, d);

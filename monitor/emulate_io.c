@@ -124,7 +124,8 @@ static long emulate_string_io(struct bt86_xdata *x, struct decoded_insn *d,
 	x->io.count = n;
 	if (out) {
 		for (i = 0; i < n; i++)
-			if (guest_read(x, down ? lin - i * size : lin + i * size,
+			if (guest_read(x,
+				       down ? lin - i * size : lin + i * size,
 				       io_data(x) + i * size, size))
 				mon_memset(io_data(x) + i * size, 0xff, size);
 		*ptr += down ? -(n * size) : n * size;

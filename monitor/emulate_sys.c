@@ -11,8 +11,8 @@
  */
 #include "emulate.h"
 
-#define CR4_DE	    (1u << 3)
-#define CR4_UMIP    (1u << 11)
+#define CR4_DE	 (1u << 3)
+#define CR4_UMIP (1u << 11)
 /* CR4 bits a 32-bit guest may set: VME..OSXMMEXCPT, UMIP, OSXSAVE, SMEP, SMAP. */
 #define CR4_ALLOWED 0x003407ffu
 #define EFER_NXE    (1u << 11)
@@ -216,7 +216,8 @@ static fault_t wrmsr(struct bt86_xdata *x)
 static fault_t load_dtable(struct bt86_xdata *x, struct decoded_insn *d,
 			   struct bt86_dtable *dt)
 {
-	const ZydisDecodedOperand *m = find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
+	const ZydisDecodedOperand *m =
+		find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
 	u8 buf[6];
 	fault_t f;
 
@@ -374,7 +375,7 @@ long emulate_store_table(struct bt86_xdata *x, struct decoded_insn *d)
 	case ZYDIS_MNEMONIC_SGDT:
 	case ZYDIS_MNEMONIC_SIDT:
 		dt = d->insn.mnemonic == ZYDIS_MNEMONIC_SGDT ? &x->sregs.gdt
-							      : &x->sregs.idt;
+							     : &x->sregs.idt;
 		v = dt->base;
 		/* With o16 the top byte is stored as 0 (SDM 2B "SGDT"). */
 		if (d->insn.operand_width == 16)

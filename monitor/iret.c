@@ -90,9 +90,9 @@ static long iret_task_return(struct bt86_xdata *x, u32 next_eip)
 	fault_t f;
 	u64 d;
 
-	if (x->sregs.tr.unusable ||
-	    guest_read(x, x->sregs.tr.base, &link, 2))
-		return raise_fault(x, FAULT(VEC_TS, x->sregs.tr.selector & 0xfffc));
+	if (x->sregs.tr.unusable || guest_read(x, x->sregs.tr.base, &link, 2))
+		return raise_fault(x, FAULT(VEC_TS,
+					    x->sregs.tr.selector & 0xfffc));
 	/* The previous task: a busy TSS in the GDT (SDM 3A §7.3). */
 	f = desc_fetch(x, link, &d);
 	if (f || (link & 4) || DESC_S(d) ||
@@ -131,8 +131,8 @@ long emulate_iret(struct bt86_xdata *x, unsigned int opsize, u32 next_eip)
 			return raise_fault(x, f);
 	}
 	vcpu_set_eflags(x, flags, iret_flag_mask(x, opsize));
-	return_commit(x, (u16)cs, d, opsize == 16 ? eip & 0xffff : eip,
-		      &new_ss, new_esp);
+	return_commit(x, (u16)cs, d, opsize == 16 ? eip & 0xffff : eip, &new_ss,
+		      new_esp);
 	return 0;
 }
 
@@ -160,7 +160,7 @@ long emulate_retf(struct bt86_xdata *x, unsigned int opsize, u16 imm)
 			return raise_fault(x, f);
 		new_esp += imm;
 	}
-	return_commit(x, (u16)cs, d, opsize == 16 ? eip & 0xffff : eip,
-		      &new_ss, new_esp);
+	return_commit(x, (u16)cs, d, opsize == 16 ? eip & 0xffff : eip, &new_ss,
+		      new_esp);
 	return 0;
 }

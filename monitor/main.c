@@ -67,8 +67,8 @@ static long resume_guest(struct bt86_xdata *x)
 	ret = check_irq_window(x);
 	if (ret)
 		return ret;
-	x->v.step = x->v.shadow && (x->v.irq_vector != XIRQ_NONE ||
-				    x->v.irq_window);
+	x->v.step = x->v.shadow &&
+		    (x->v.irq_vector != XIRQ_NONE || x->v.irq_window);
 	vcpu_sync_to_hw(x);
 	x->stats.tsc_resume = rdtsc();
 	return 0;

@@ -109,11 +109,11 @@ u32 *vcpu_gpr32(struct bt86_xdata *x, unsigned int index);
 void vcpu_set_eflags(struct bt86_xdata *x, u32 value, u32 mask);
 
 /* segment.c: descriptors as 64-bit values, as they sit in a table */
-#define DESC_TYPE(d)  ((unsigned int)((d) >> 40) & 0xf)
-#define DESC_S(d)     ((unsigned int)((d) >> 44) & 1)
-#define DESC_DPL(d)   ((unsigned int)((d) >> 45) & 3)
-#define DESC_P(d)     ((unsigned int)((d) >> 47) & 1)
-#define DESC_CODE(d)  (DESC_S(d) && (DESC_TYPE(d) & 8))
+#define DESC_TYPE(d)	   ((unsigned int)((d) >> 40) & 0xf)
+#define DESC_S(d)	   ((unsigned int)((d) >> 44) & 1)
+#define DESC_DPL(d)	   ((unsigned int)((d) >> 45) & 3)
+#define DESC_P(d)	   ((unsigned int)((d) >> 47) & 1)
+#define DESC_CODE(d)	   (DESC_S(d) && (DESC_TYPE(d) & 8))
 #define DESC_CONFORMING(d) (DESC_CODE(d) && (DESC_TYPE(d) & 4))
 #define SYS_TSS16_AVAIL	   1
 #define SYS_LDT		   2
@@ -128,7 +128,14 @@ void vcpu_set_eflags(struct bt86_xdata *x, u32 value, u32 mask);
 #define SYS_INT32	   14
 #define SYS_TRAP32	   15
 
-enum sreg { SR_ES, SR_CS, SR_SS, SR_DS, SR_FS, SR_GS };
+enum sreg {
+	SR_ES,
+	SR_CS,
+	SR_SS,
+	SR_DS,
+	SR_FS,
+	SR_GS
+};
 
 fault_t desc_fetch(struct bt86_xdata *x, u16 sel, u64 *d);
 void desc_set_accessed(struct bt86_xdata *x, u16 sel);
@@ -141,8 +148,7 @@ fault_t segment_load_data(struct bt86_xdata *x, enum sreg r, u16 sel,
 			  unsigned int cpl, u32 vector);
 fault_t segment_load_ss(struct bt86_xdata *x, u16 sel, unsigned int cpl,
 			u32 vector, struct bt86_segment *out);
-fault_t segment_check_code(struct bt86_xdata *x, u16 sel, u64 *d,
-			   u32 vector);
+fault_t segment_check_code(struct bt86_xdata *x, u16 sel, u64 *d, u32 vector);
 bool segment_offset_ok(const struct bt86_segment *s, u32 off, u32 len);
 void segment_null_outer(struct bt86_xdata *x, unsigned int cpl);
 
@@ -164,7 +170,12 @@ long emulate_iret(struct bt86_xdata *x, unsigned int opsize, u32 next_eip);
 long emulate_retf(struct bt86_xdata *x, unsigned int opsize, u16 imm);
 
 /* task.c */
-enum task_reason { TASK_JMP, TASK_CALL, TASK_INT, TASK_IRET };
+enum task_reason {
+	TASK_JMP,
+	TASK_CALL,
+	TASK_INT,
+	TASK_IRET
+};
 fault_t task_switch(struct bt86_xdata *x, u16 sel, u64 desc,
 		    enum task_reason why, u32 next_eip);
 fault_t emulate_ltr(struct bt86_xdata *x, u16 sel);

@@ -153,8 +153,7 @@ fault_t segment_load_data(struct bt86_xdata *x, enum sreg r, u16 sel,
 		return FAULT(vector, sel & SEL_MASK);
 	if (!DESC_S(d) || (DESC_CODE(d) && !(DESC_TYPE(d) & 2)))
 		return FAULT(vector, sel & SEL_MASK);
-	if (!DESC_CONFORMING(d) &&
-	    (DESC_DPL(d) < cpl || DESC_DPL(d) < rpl))
+	if (!DESC_CONFORMING(d) && (DESC_DPL(d) < cpl || DESC_DPL(d) < rpl))
 		return FAULT(vector, sel & SEL_MASK);
 	if (!DESC_P(d))
 		return FAULT(VEC_NP, sel & SEL_MASK);

@@ -53,8 +53,8 @@ static void land(struct bt86_xdata *x, u16 sel, u64 d, unsigned int cpl,
 }
 
 /* JMP/CALL to a code segment: same privilege only (SDM 3A §5.8.2). */
-static fault_t to_code(struct bt86_xdata *x, u16 sel, u64 d, u32 off,
-		       bool call, unsigned int size, u32 next_eip)
+static fault_t to_code(struct bt86_xdata *x, u16 sel, u64 d, u32 off, bool call,
+		       unsigned int size, u32 next_eip)
 {
 	unsigned int cpl = vcpu_cpl(x);
 	u32 esp = x->regs.esp;

@@ -306,10 +306,14 @@ void vcpu_set_eflags(struct bt86_xdata *x, u32 value, u32 mask)
 u32 *vcpu_gpr32(struct bt86_xdata *x, unsigned int index)
 {
 	static const u8 map[8] = {
-		offsetof(struct bt86_regs, eax), offsetof(struct bt86_regs, ecx),
-		offsetof(struct bt86_regs, edx), offsetof(struct bt86_regs, ebx),
-		offsetof(struct bt86_regs, esp), offsetof(struct bt86_regs, ebp),
-		offsetof(struct bt86_regs, esi), offsetof(struct bt86_regs, edi),
+		offsetof(struct bt86_regs, eax),
+		offsetof(struct bt86_regs, ecx),
+		offsetof(struct bt86_regs, edx),
+		offsetof(struct bt86_regs, ebx),
+		offsetof(struct bt86_regs, esp),
+		offsetof(struct bt86_regs, ebp),
+		offsetof(struct bt86_regs, esi),
+		offsetof(struct bt86_regs, edi),
 	};
 
 	return (u32 *)((u8 *)&x->regs + map[index & 7]);

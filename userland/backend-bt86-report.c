@@ -44,9 +44,8 @@ static const char *const emul_names[BT86_EMUL_COUNT] = {
 };
 
 static const char *const exception_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
-	"#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
-	"#MF", "#AC", "#MC", "#XM",
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO",
+	"#TS", "#NP", "#SS", "#GP", "#PF", "15",  "#MF", "#AC", "#MC", "#XM",
 };
 
 static double ms(uint64_t ns)
@@ -56,8 +55,8 @@ static double ms(uint64_t ns)
 
 static void print_time(FILE *f, const struct bt86_vcpu_stats *st)
 {
-	uint64_t total = st->guest_ns + st->monitor_ns + st->kernel_ns +
-			 st->userland_ns;
+	uint64_t total =
+		st->guest_ns + st->monitor_ns + st->kernel_ns + st->userland_ns;
 
 	if (!total)
 		total = 1;
@@ -108,8 +107,8 @@ void bt86__print_stats(struct backend *b, FILE *f)
 	for (i = 0; i < 32; i++)
 		if (st.exceptions[i])
 			fprintf(f, "    exception %-3s (%2d)        %12llu\n",
-				exception_names[i] ? exception_names[i] : "",
-				i, (unsigned long long)st.exceptions[i]);
+				exception_names[i] ? exception_names[i] : "", i,
+				(unsigned long long)st.exceptions[i]);
 }
 
 /* The monitor's last traps before the stop, oldest first. */

@@ -26,7 +26,6 @@
 
 #define BT86_DEV "/dev/bt86"
 
-
 static int bt86__fail(const char *what, const char *ioctl_name)
 {
 	int err = errno;

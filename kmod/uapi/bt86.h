@@ -138,14 +138,14 @@ enum bt86_emul {
 	BT86_EMUL_RDMSR,
 	BT86_EMUL_WRMSR,
 	BT86_EMUL_INVLPG,
-	BT86_EMUL_WBINVD,    /* WBINVD and INVD */
+	BT86_EMUL_WBINVD, /* WBINVD and INVD */
 	BT86_EMUL_IRET,
 	BT86_EMUL_RETF,
-	BT86_EMUL_INT,	     /* INT n through the monitor's DPL 0 gates */
-	BT86_EMUL_GATE,	     /* far CALL/JMP through a call gate */
-	BT86_EMUL_TASK,	     /* task switches (gates, TSS, IRET with NT) */
-	BT86_EMUL_SYSENTER,  /* SYSENTER and SYSEXIT */
-	BT86_EMUL_MMIO,	     /* an access to guest-physical non-RAM */
+	BT86_EMUL_INT,	    /* INT n through the monitor's DPL 0 gates */
+	BT86_EMUL_GATE,	    /* far CALL/JMP through a call gate */
+	BT86_EMUL_TASK,	    /* task switches (gates, TSS, IRET with NT) */
+	BT86_EMUL_SYSENTER, /* SYSENTER and SYSEXIT */
+	BT86_EMUL_MMIO,	    /* an access to guest-physical non-RAM */
 	BT86_EMUL_COUNT
 };
 
@@ -159,11 +159,11 @@ struct bt86_vcpu_stats {
 	__u64 host_state_mismatches; /* host state not restored exactly */
 	__u64 exits[16];	     /* returns to userland, by BT86_EXIT_* */
 	/* where the time went, in nanoseconds */
-	__u64 guest_ns;	   /* running guest code */
-	__u64 monitor_ns;  /* in the monitor's world, guest code aside */
-	__u64 kernel_ns;   /* in BT86_RUN outside the monitor's world */
-	__u64 userland_ns; /* between BT86_RUN calls: the launcher */
-	__u64 emulated[32]; /* by BT86_EMUL_* */
+	__u64 guest_ns;	      /* running guest code */
+	__u64 monitor_ns;     /* in the monitor's world, guest code aside */
+	__u64 kernel_ns;      /* in BT86_RUN outside the monitor's world */
+	__u64 userland_ns;    /* between BT86_RUN calls: the launcher */
+	__u64 emulated[32];   /* by BT86_EMUL_* */
 	__u64 exceptions[32]; /* exceptions delivered to the guest, by vector */
 	__u64 software_interrupts; /* INT n, INT3, INTO delivered */
 	__u64 external_interrupts; /* BT86_INTERRUPT vectors delivered */

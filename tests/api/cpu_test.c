@@ -35,10 +35,9 @@
 #define TSS2S 0x30
 
 /* movl $0x1234, RESULTS; movl (%esp), %eax; movl %eax, RESULTS+4; iret */
-static const uint8_t irq_handler[] = { 0xc7, 0x05, 0x00, 0x50, 0x00, 0x00,
-				       0x34, 0x12, 0x00, 0x00, 0x8b, 0x04,
-				       0x24, 0xa3, 0x04, 0x50, 0x00, 0x00,
-				       0xcf };
+static const uint8_t irq_handler[] = { 0xc7, 0x05, 0x00, 0x50, 0x00, 0x00, 0x34,
+				       0x12, 0x00, 0x00, 0x8b, 0x04, 0x24, 0xa3,
+				       0x04, 0x50, 0x00, 0x00, 0xcf };
 #define IRQ_HANDLER HANDLERS
 
 /* movl (%esp), %eax; movl %eax, RESULTS+8; hlt (the error code) */
@@ -142,12 +141,11 @@ FIXTURE_TEARDOWN(cpu)
 }
 
 /* Start at CODE with @code, at guest ring @ring, on this machine's tables. */
-static void start(struct __test_metadata *_metadata,
-		  FIXTURE_DATA(cpu) * self, const uint8_t *code, size_t len,
-		  unsigned int ring)
+static void start(struct __test_metadata *_metadata, FIXTURE_DATA(cpu) * self,
+		  const uint8_t *code, size_t len, unsigned int ring)
 {
-	struct bt86_sregs s;
-	struct bt86_regs r;
+	struct bt86_sregs s = { 0 };
+	struct bt86_regs r = { 0 };
 
 	memcpy(self->ram + CODE, code, len);
 	GET_SREGS(self->vcpu, &s);
@@ -241,7 +239,7 @@ TEST_F(cpu, interrupt_waits_for_if_and_sti_shadow)
 
 TEST_F(cpu, interrupt_window_exit)
 {
-	struct bt86_regs r;
+	struct bt86_regs r = { 0 };
 
 	start(_metadata, self, sti_shadow, sizeof(sti_shadow), 0);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
@@ -264,7 +262,7 @@ TEST_F(cpu, int_n_from_ring3_through_dpl0_gate)
 {
 	static const uint8_t code[] = { 0xcd, 0x40 };
 	uint32_t frame[6];
-	struct bt86_regs r;
+	struct bt86_regs r = { 0 };
 
 	start(_metadata, self, code, sizeof(code), 3);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
@@ -290,8 +288,8 @@ TEST_F(cpu, double_fault_through_task_gate)
 {
 	static const uint8_t code[] = { 0xcc };
 	uint64_t *gdt = (uint64_t *)(self->ram + GDT);
-	struct bt86_sregs s;
-	struct bt86_regs r;
+	struct bt86_sregs s = { 0 };
+	struct bt86_regs r = { 0 };
 	uint32_t err, link;
 
 	set_gate(self->ram, 8, TSS2S, 0, 0x5, 0);
@@ -321,7 +319,7 @@ TEST_F(cpu, double_fault_through_task_gate)
 TEST_F(cpu, triple_fault_is_a_shutdown_exit)
 {
 	static const uint8_t code[] = { 0xcc };
-	struct bt86_sregs s;
+	struct bt86_sregs s = { 0 };
 
 	start(_metadata, self, code, sizeof(code), 0);
 	GET_SREGS(self->vcpu, &s);

@@ -61,7 +61,7 @@ static void load_code(struct __test_metadata *_metadata,
 		      size_t len, unsigned int ring)
 {
 	struct bt86_sregs sregs;
-	struct bt86_regs regs;
+	struct bt86_regs regs = { 0 };
 
 	memcpy(self->ram + CODE, code, len);
 	GET_SREGS(self->vcpu, &sregs);

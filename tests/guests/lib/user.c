@@ -82,7 +82,8 @@ asm(".text\n"
 int user_run(int (*fn)(void *arg), void *arg)
 {
 	uint32_t flags = read_eflags();
-	int v = user_run_asm(fn, arg, (uint32_t)(user_stack + sizeof(user_stack)));
+	int v = user_run_asm(fn, arg,
+			     (uint32_t)(user_stack + sizeof(user_stack)));
 
 	/* Back with the interrupt flag user_run() was called with. */
 	write_eflags(flags);
@@ -135,9 +136,8 @@ void user_init(void)
 	user_tss.esp0 = (uint32_t)(ring0_stack + sizeof(ring0_stack));
 	/* An I/O map base past the TSS limit: no I/O bitmap (SDM 3A 18.5.2). */
 	user_tss.iomap_base = sizeof(user_tss);
-	gdt[SEL_TSS >> 3] =
-		seg_desc((uint32_t)&user_tss, sizeof(user_tss) - 1,
-			 DESC_P | DESC_TSS32, 0);
+	gdt[SEL_TSS >> 3] = seg_desc((uint32_t)&user_tss, sizeof(user_tss) - 1,
+				     DESC_P | DESC_TSS32, 0);
 	ltr(SEL_TSS);
 	trap_set_handler(0x80, syscall_handler);
 	idt_set_gate(0x80, idt_stub(0x80), GATE_INTR32, 3);
