@@ -51,6 +51,25 @@ const ZydisDecodedOperand *find_operand(const struct decoded_insn *d,
 	return NULL;
 }
 
+/* The segment register a Zydis register names (DS for anything else). */
+static enum sreg zydis_sreg(ZydisRegister r)
+{
+	switch (r) {
+	case ZYDIS_REGISTER_ES:
+		return SR_ES;
+	case ZYDIS_REGISTER_CS:
+		return SR_CS;
+	case ZYDIS_REGISTER_SS:
+		return SR_SS;
+	case ZYDIS_REGISTER_FS:
+		return SR_FS;
+	case ZYDIS_REGISTER_GS:
+		return SR_GS;
+	default:
+		return SR_DS;
+	}
+}
+
 u32 reg_read(struct bt86_xdata *x, ZydisRegister r)
 {
 	if (r >= ZYDIS_REGISTER_EAX && r <= ZYDIS_REGISTER_EDI)
@@ -61,22 +80,9 @@ u32 reg_read(struct bt86_xdata *x, ZydisRegister r)
 		return *vcpu_gpr32(x, r - ZYDIS_REGISTER_AL) & 0xff;
 	if (r >= ZYDIS_REGISTER_AH && r <= ZYDIS_REGISTER_BH)
 		return (*vcpu_gpr32(x, r - ZYDIS_REGISTER_AH) >> 8) & 0xff;
-	switch (r) {
-	case ZYDIS_REGISTER_ES:
-		return x->sregs.es.selector;
-	case ZYDIS_REGISTER_CS:
-		return x->sregs.cs.selector;
-	case ZYDIS_REGISTER_SS:
-		return x->sregs.ss.selector;
-	case ZYDIS_REGISTER_DS:
-		return x->sregs.ds.selector;
-	case ZYDIS_REGISTER_FS:
-		return x->sregs.fs.selector;
-	case ZYDIS_REGISTER_GS:
-		return x->sregs.gs.selector;
-	default:
-		return 0;
-	}
+	if (r >= ZYDIS_REGISTER_ES && r <= ZYDIS_REGISTER_GS)
+		return sreg_of(x, zydis_sreg(r))->selector;
+	return 0;
 }
 
 void reg_write(struct bt86_xdata *x, ZydisRegister r, u32 value)
@@ -97,30 +103,12 @@ void reg_write(struct bt86_xdata *x, ZydisRegister r, u32 value)
 	}
 }
 
-static const struct bt86_segment *segment_of(struct bt86_xdata *x,
-					     ZydisRegister r)
-{
-	switch (r) {
-	case ZYDIS_REGISTER_ES:
-		return &x->sregs.es;
-	case ZYDIS_REGISTER_CS:
-		return &x->sregs.cs;
-	case ZYDIS_REGISTER_SS:
-		return &x->sregs.ss;
-	case ZYDIS_REGISTER_FS:
-		return &x->sregs.fs;
-	case ZYDIS_REGISTER_GS:
-		return &x->sregs.gs;
-	default:
-		return &x->sregs.ds;
-	}
-}
-
 fault_t mem_address(struct bt86_xdata *x, const struct decoded_insn *d,
 		    const ZydisDecodedOperand *op, u32 len, bool write,
 		    u32 *lin)
 {
-	const struct bt86_segment *seg = segment_of(x, op->mem.segment);
+	const struct bt86_segment *seg =
+		sreg_of(x, zydis_sreg(op->mem.segment));
 	u32 ea = reg_read(x, op->mem.base) +
 		 reg_read(x, op->mem.index) *
 			 (op->mem.scale ? op->mem.scale : 1) +
@@ -308,20 +296,6 @@ static long emulate_lss(struct bt86_xdata *x, struct decoded_insn *d)
  * code hidden from ring 0, a stale copy): the load as the guest's CPU does
  * it (SDM 2A "MOV", "POP").
  */
-static enum sreg data_sreg(ZydisRegister r)
-{
-	switch (r) {
-	case ZYDIS_REGISTER_ES:
-		return SR_ES;
-	case ZYDIS_REGISTER_FS:
-		return SR_FS;
-	case ZYDIS_REGISTER_GS:
-		return SR_GS;
-	default:
-		return SR_DS;
-	}
-}
-
 static long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d,
 			      bool pop)
 {
@@ -330,7 +304,7 @@ static long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d,
 			: operand_read(x, d, &d->ops[1], &sel);
 
 	if (!f)
-		f = segment_load_data(x, data_sreg(d->ops[0].reg.value),
+		f = segment_load_data(x, zydis_sreg(d->ops[0].reg.value),
 				      (u16)sel, vcpu_cpl(x), VEC_GP);
 	if (f)
 		return raise_fault(x, f);
