@@ -17,7 +17,8 @@
  *   0x6000  IST stack for #DF (IST1), top at 0x7000
  *   0x7000  IST stack for NMI (IST2), top at 0x8000
  *   0x8000  IST stack for #MC (IST4), top at 0x9000
- *   0x9000  the monitor's own per-vCPU data (decoder buffers), to 0x10000
+ *   0x9000  the monitor's own per-vCPU data (decoder buffers), to 0x10000;
+ *           the guest's FXSAVE image at 0xa000
  *
  * The IST numbers match Linux's (DF 1, NMI 2, MCE 4).  This header is
  * shared by the module's C and assembly and by the monitor: offsets are
@@ -38,6 +39,7 @@
 #define XDATA_MC_STACK	 0x9000
 #define XDATA_MONITOR	 0x9000
 #define XDATA_MONITOR_SZ 0x7000
+#define XDATA_FPU	 0xa000 /* 512-byte FXSAVE image, 16-byte aligned */
 
 /*
  * GDT slots.  Both GDTs hold GDT_SLOTS descriptors; the monitor's own
@@ -177,6 +179,8 @@ struct bt86_vcpu_ext {
 	} trace[4];
 	u32 trace_next;
 	u32 ring3_view;	  /* the shadow GDT shows guest ring-3 code */
+	u32 fpu_active;	  /* the guest's FPU state is in the FPU now */
+	u32 fpu_saved;	  /* XDATA_FPU holds the guest's FPU state */
 	u64 user_code[8]; /* shadow slots holding DPL 3 code, a bitmap */
 };
 

@@ -47,6 +47,9 @@ static fault_t write_cr0(struct bt86_xdata *x, u32 v, long *stop)
 		*stop = exit_unsupported(x, BT86_UNSUPPORTED_REALMODE, v);
 	else
 		x->sregs.cr0 = v | CR0_ET;
+	/* The guest's TS or EM set: its next FPU use must trap to it. */
+	if (x->sregs.cr0 & (CR0_TS | CR0_EM))
+		fpu_deactivate(x);
 	return 0;
 }
 
@@ -345,6 +348,8 @@ long emulate_system(struct bt86_xdata *x, struct decoded_insn *d)
 		if (!f)
 			x->sregs.cr0 = (x->sregs.cr0 & ~0xeu) | (v & 0xf) |
 				       (x->sregs.cr0 & CR0_PE);
+		if (x->sregs.cr0 & (CR0_TS | CR0_EM))
+			fpu_deactivate(x);
 		break;
 	default:
 		return -1;

@@ -118,13 +118,20 @@ static long monitor_trap(struct bt86_xdata *x)
 
 long monitor_entry(struct bt86_xdata *x)
 {
+	long ret;
+
 	x->exit_reason = 0;
-	if (x->mon_call == XMON_ENTER)
-		return monitor_enter(x);
-	if (x->debug_fault) {
+	if (x->mon_call == XMON_ENTER) {
+		ret = monitor_enter(x);
+	} else if (x->debug_fault) {
 		/* BT86_TEST_MONITOR_FAULT: a monitor bug, on purpose. */
 		x->debug_fault = 0;
 		return *(volatile uint64_t *)UNMAPPED_ADDRESS;
+	} else {
+		ret = monitor_trap(x);
 	}
-	return monitor_trap(x);
+	/* Back to the host: the FPU is the host's again (fpu.c). */
+	if (ret)
+		fpu_deactivate(x);
+	return ret;
 }

@@ -19,6 +19,7 @@
  *   emulate.c    the #GP path: decoding and the instruction table
  *   emulate_io.c port I/O and MMIO
  *   emulate_sys.c control/debug registers, MSRs, descriptor-table loads
+ *   fpu.c        the guest's x87/SSE state, switched lazily
  *   guestmem.c   reads and writes of guest memory, bounds-checked
  */
 #ifndef BT86_MONITOR_H
@@ -193,6 +194,10 @@ long trap_from_guest(struct bt86_xdata *x);
 long emulate_gp(struct bt86_xdata *x);
 void emulate_complete(struct bt86_xdata *x);
 void count_emulated(struct bt86_xdata *x, unsigned int what);
+
+/* fpu.c */
+void fpu_activate(struct bt86_xdata *x);
+void fpu_deactivate(struct bt86_xdata *x);
 
 /* guestmem.c */
 bool guest_range_ok(const struct bt86_xdata *x, u32 addr, u32 len);

@@ -159,6 +159,7 @@ fault_t task_switch(struct bt86_xdata *x, u16 sel, u64 d, enum task_reason why,
 	segment_from_desc(&x->sregs.tr, sel, d);
 	x->sregs.tr.type = SYS_TSS32_BUSY;
 	x->sregs.cr0 |= CR0_TS;
+	fpu_deactivate(x);
 	x->sregs.cr3 = t.cr3;
 	x->stats.emulated[BT86_EMUL_TASK]++;
 

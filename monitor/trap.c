@@ -14,7 +14,8 @@
  *              guest's
  *   #PF        guest paging is off: an access outside guest RAM (MMIO)
  *   #UD        SYSENTER on AMD CPUs in long mode, else the guest's
- *   #NM        FPU use: the guest's if its CR0.TS/EM says so
+ *   #NM        FPU use: the guest's if its CR0.TS/EM says so, else the
+ *              guest's FPU state is loaded (fpu.c)
  *   others     the guest's own exception, as the CPU raised it
  *
  * Host events (interrupts, NMIs, machine checks) never come here.
@@ -136,7 +137,8 @@ long trap_from_guest(struct bt86_xdata *x)
 	case VEC_NM:
 		if (x->sregs.cr0 & (CR0_TS | CR0_EM))
 			return reflect(x);
-		return exit_unsupported(x, BT86_UNSUPPORTED_FPU, 0);
+		fpu_activate(x);
+		return 0;
 	default:
 		return reflect(x);
 	}

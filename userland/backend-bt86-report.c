@@ -153,10 +153,6 @@ static void report_unsupported(const uint64_t *d, unsigned int ndata)
 		pr_msg("the guest used a segment from its LDT (selector %04x at eip %08x): bt86 does not shadow LDTs yet",
 		       v, eip);
 		break;
-	case BT86_UNSUPPORTED_FPU:
-		pr_msg("the guest used the FPU (eip %08x): bt86 does not give guests FPU state yet",
-		       eip);
-		break;
 	case BT86_UNSUPPORTED_MMIO:
 		pr_msg("the guest touched guest-physical %08x, which is not RAM, with an instruction bt86 cannot emulate there (eip %08x)",
 		       v, eip);

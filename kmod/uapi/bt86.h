@@ -194,7 +194,6 @@ struct bt86_vcpu_stats {
 #define BT86_UNSUPPORTED_REALMODE 2 /* CR0.PE cleared */
 #define BT86_UNSUPPORTED_V86	  3 /* IRET or task switch to virtual-8086 */
 #define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
-#define BT86_UNSUPPORTED_FPU	  5 /* x87/SSE use */
 #define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
 
 /* --- the shared run area (mmap of a vCPU fd) ---------------------------- */

@@ -329,6 +329,25 @@ TEST_F(cpu, triple_fault_is_a_shutdown_exit)
 	EXPECT_EQ(BT86_EXIT_SHUTDOWN, self->run->exit_reason);
 }
 
+/*
+ * fninit; fld1; out %al,$0x80; fld1; faddp; fistpl RESULTS; hlt: the x87
+ * stack survives an exit to userland (the monitor saves and restores the
+ * guest's FPU state around it).
+ */
+TEST_F(cpu, fpu_state_survives_exits)
+{
+	static const uint8_t code[] = { 0xdb, 0xe3, 0xd9, 0xe8, 0xe6, 0x80,
+					0xd9, 0xe8, 0xde, 0xc1, 0xdb, 0x1d,
+					0x00, 0x50, 0x00, 0x00, 0xf4 };
+
+	start(_metadata, self, code, sizeof(code), 0);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_IO, self->run->exit_reason);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(2, result(self, 0));
+}
+
 /* mov %cr0,%eax; or $0x80000000,%eax; mov %eax,%cr0 */
 TEST_F(cpu, guest_paging_stops_the_vm_with_a_reason)
 {
