@@ -88,10 +88,15 @@ static long not_present(struct bt86_xdata *x)
 	return reflect(x);
 }
 
-/* The #DB of the monitor's single step ends an interrupt shadow. */
+/*
+ * The #DB of the monitor's single step ends an interrupt shadow.  The CPU
+ * set DR6.BS; DR6 is the host's too, so it goes back to its quiet value
+ * (SDM 3A §18.2.3: the CPU never clears DR6 itself).
+ */
 static long debug_trap(struct bt86_xdata *x)
 {
 	if (x->v.step) {
+		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
 		x->v.step = 0;
 		if (!(x->regs.eflags & EFLAGS_TF))
 			return 0; /* resume_guest() delivers the interrupt */
