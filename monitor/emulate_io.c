@@ -106,20 +106,22 @@ static long emulate_string_io(struct bt86_xdata *x, struct decoded_insn *d,
 	m = find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
 	if (!m)
 		return raise_fault(x, FAULT_GP0);
-	/* The segment checks, for the first and the last element. */
+	/*
+	 * The segment checks: the first element faults now; if the last of
+	 * the piece would, move one element, and the fault comes when the
+	 * guest runs the REP again.
+	 */
 	f = mem_address(x, d, m, size, !out, &lin);
-	if (!f && n > 1) {
-		u32 first = *ptr;
-
-		*ptr = down ? first - (n - 1) * size : first + (n - 1) * size;
-		f = mem_address(x, d, m, size, !out, &lin);
-		*ptr = first;
-		if (f) /* the last elements fault: do the ones before */
-			n = 1, f = mem_address(x, d, m, size, !out, &lin);
-	}
 	if (f)
 		return raise_fault(x, f);
-	mem_address(x, d, m, size, !out, &lin);
+	if (n > 1) {
+		u32 first = *ptr, last;
+
+		*ptr = down ? first - (n - 1) * size : first + (n - 1) * size;
+		if (mem_address(x, d, m, size, !out, &last))
+			n = 1;
+		*ptr = first;
+	}
 	count_emulated(x, out ? BT86_EMUL_OUTS : BT86_EMUL_INS);
 	x->io.count = n;
 	if (out) {
