@@ -625,6 +625,8 @@ static void bt86_report_unsupported(struct bt86_vcpu *vcpu)
 	u64 *d = vcpu->run->internal.data;
 	unsigned int i;
 
+	vcpu->run->exit_reason = BT86_EXIT_INTERNAL_ERROR;
+	vcpu->run->internal.suberror = BT86_INTERNAL_UNSUPPORTED;
 	memcpy(d, x->v.unsupported, sizeof(x->v.unsupported));
 	for (i = 0; i < 4; i++) {
 		const struct bt86_trap_record *t =
@@ -686,8 +688,6 @@ static bool bt86_handle_exit(struct bt86_vcpu *vcpu)
 	case BT86_EXIT_INTERNAL_ERROR:
 		/* The guest did what this bt86 cannot run: the VM stops. */
 		vcpu->dead = true;
-		run->exit_reason = BT86_EXIT_INTERNAL_ERROR;
-		run->internal.suberror = BT86_INTERNAL_UNSUPPORTED;
 		bt86_report_unsupported(vcpu);
 		return true;
 	case BT86_EXIT_EXCEPTION:

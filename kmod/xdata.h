@@ -167,7 +167,6 @@ struct bt86_vcpu_ext {
 	u32 sysenter_cs, sysenter_esp, sysenter_eip;
 	u32 irq_vector; /* in/out: XIRQ_NONE or a vector to deliver */
 	u32 irq_window; /* in: exit once an interrupt can be taken */
-	u32 irq_ready;	/* out: BT86_INTERRUPT would be taken now */
 	u32 shadow;	/* STI/MOV SS: interrupts held one insn */
 	u32 step;	/* the monitor set TF to end the shadow */
 	u32 pad;
@@ -233,8 +232,6 @@ struct bt86_xdata {
 	u32 state_loaded; /* 0: the monitor must load regs/sregs */
 	u32 io_pending;	  /* an IN waits for the launcher's data */
 	u32 debug_fault;  /* tests: the monitor faults on purpose */
-	u64 traps;	  /* traps from guest code the monitor saw */
-	u64 emulated;	  /* instructions the monitor emulated */
 	struct bt86_xio io;
 	struct bt86_exception_info {
 		u32 vector, error_code, eip, cr2;

@@ -18,7 +18,6 @@
 
 void count_emulated(struct bt86_xdata *x, unsigned int what)
 {
-	x->emulated++;
 	if (what < 32)
 		x->stats.emulated[what]++;
 }
@@ -233,19 +232,17 @@ static long emulate_far_branch(struct bt86_xdata *x, struct decoded_insn *d,
  * (SS needs RPL = CPL): the monitor loads it with the guest's CPL.  MOV SS
  * and POP SS hold interrupts off for one instruction (SDM 3A §6.8.3).
  */
-static long load_ss(struct bt86_xdata *x, struct decoded_insn *d, u16 sel,
-		    u32 esp, bool shadow)
+static fault_t set_ss(struct bt86_xdata *x, u16 sel, u32 esp, bool shadow)
 {
 	struct bt86_segment ss;
 	fault_t f = segment_load_ss(x, sel, vcpu_cpl(x), VEC_GP, &ss);
 
 	if (f)
-		return raise_fault(x, f);
+		return f;
 	count_emulated(x, BT86_EMUL_MOV_SS);
 	x->sregs.ss = ss;
 	x->regs.esp = esp;
 	x->v.shadow = shadow;
-	skip(x, d);
 	return 0;
 }
 
@@ -254,9 +251,9 @@ static long emulate_mov_ss(struct bt86_xdata *x, struct decoded_insn *d)
 	u32 sel;
 	fault_t f = operand_read(x, d, &d->ops[1], &sel);
 
-	if (f)
-		return raise_fault(x, f);
-	return load_ss(x, d, (u16)sel, x->regs.esp, true);
+	if (!f)
+		f = set_ss(x, (u16)sel, x->regs.esp, true);
+	return complete(x, d, f);
 }
 
 static long emulate_pop_ss(struct bt86_xdata *x, struct decoded_insn *d)
@@ -264,11 +261,12 @@ static long emulate_pop_ss(struct bt86_xdata *x, struct decoded_insn *d)
 	u32 esp = x->regs.esp, sel = 0;
 	fault_t f = stack_pop(x, &esp, &sel, d->insn.operand_width / 8);
 
-	if (f)
-		return raise_fault(x, f);
-	return load_ss(x, d, (u16)sel, esp, true);
+	if (!f)
+		f = set_ss(x, (u16)sel, esp, true);
+	return complete(x, d, f);
 }
 
+/* LSS r, m16:16/32: the offset goes to the register once SS loaded. */
 static long emulate_lss(struct bt86_xdata *x, struct decoded_insn *d)
 {
 	unsigned int size = d->insn.operand_width / 8;
@@ -277,18 +275,16 @@ static long emulate_lss(struct bt86_xdata *x, struct decoded_insn *d)
 	u16 sel;
 	fault_t f = mem_address(x, d, &d->ops[1], size + 2, false, &lin);
 
-	if (f)
-		return raise_fault(x, f);
-	if (guest_read(x, lin, buf, size + 2))
-		mon_memset(buf, 0xff, sizeof(buf));
-	mon_memcpy(&off, buf, size);
-	mon_memcpy(&sel, buf + size, 2);
-	f = segment_load_ss(x, sel, vcpu_cpl(x), VEC_GP,
-			    &(struct bt86_segment){ 0 });
-	if (f)
-		return raise_fault(x, f);
-	reg_write(x, d->ops[0].reg.value, off);
-	return load_ss(x, d, sel, x->regs.esp, false);
+	if (!f) {
+		if (guest_read(x, lin, buf, size + 2))
+			mon_memset(buf, 0xff, sizeof(buf));
+		mon_memcpy(&off, buf, size);
+		mon_memcpy(&sel, buf + size, 2);
+		f = set_ss(x, sel, x->regs.esp, false);
+	}
+	if (!f)
+		reg_write(x, d->ops[0].reg.value, off);
+	return complete(x, d, f);
 }
 
 /*

@@ -46,9 +46,10 @@ long exit_unsupported(struct bt86_xdata *x, u32 what, u64 detail)
  */
 static long check_irq_window(struct bt86_xdata *x)
 {
-	x->v.irq_ready = (x->regs.eflags & EFLAGS_IF) && !x->v.shadow &&
-			 x->v.irq_vector == XIRQ_NONE;
-	if (x->v.irq_window && x->v.irq_ready)
+	bool ready = (x->regs.eflags & EFLAGS_IF) && !x->v.shadow &&
+		     x->v.irq_vector == XIRQ_NONE;
+
+	if (x->v.irq_window && ready)
 		return exit_to_host(x, BT86_EXIT_IRQ_WINDOW);
 	return 0;
 }
@@ -100,7 +101,6 @@ static long monitor_trap(struct bt86_xdata *x)
 	long ret;
 
 	x->stats.tsc_guest += rdtsc() - x->stats.tsc_resume;
-	x->traps++;
 	vcpu_sync_from_hw(x);
 	trace_trap(x);
 	/*
