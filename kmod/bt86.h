@@ -59,6 +59,9 @@ struct bt86_vcpu {
 	bool dead;	      /* the monitor faulted: RUN fails with -EIO */
 	bool state_dirty; /* regs/sregs set by userland since the last RUN */
 	struct bt86_vcpu_stats stats;
+	/* BT mode: the window, translation cache and metadata (btarea.c) */
+	struct page **bt_pages;
+	unsigned int bt_npages;
 	/* time accounting for the stats (world.c) */
 	u64 tsc_trips;	  /* TSC cycles inside the monitor's world */
 	u64 run_ns;	  /* inside BT86_RUN */
@@ -107,6 +110,11 @@ int bt86_world_arm_fault(struct bt86_vcpu *vcpu);
 void bt86_world_free_vcpu(struct bt86_vcpu *vcpu);
 void bt86_world_free_vm(struct bt86_vm *vm);
 void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st);
+
+/* btarea.c (callers hold vm->lock) */
+int bt86_btarea_map_vm(struct bt86_vm *vm, u64 ram_end);
+int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x);
+void bt86_btarea_free(struct bt86_vcpu *vcpu);
 
 /* state.c */
 void bt86_reset_state(struct bt86_regs *regs, struct bt86_sregs *sregs);

@@ -176,6 +176,21 @@ int bt86_mmu_unmap_page(struct bt86_mmu *mmu, u64 va)
 	return 0;
 }
 
+/*
+ * The frame of the page table (level 1) that holds @va's leaf, or 0 if
+ * there is none.  BT mode maps guest RAM's tables into the monitor, which
+ * write-protects pages holding translated code (docs/translator.md).
+ */
+unsigned long bt86_mmu_leaf_table_pfn(const struct bt86_mmu *mmu, u64 va)
+{
+	u64 entries[6] = { 0 };
+
+	if (!bt86_mmu_va_canonical(mmu, va) ||
+	    !bt86_mmu_walk(mmu, va, entries) || !(entries[2] & BT86_PTE_P))
+		return 0;
+	return (entries[2] & BT86_PTE_ADDR) >> PAGE_SHIFT;
+}
+
 /* The leaf entry that maps @va, or 0. */
 u64 bt86_mmu_lookup(const struct bt86_mmu *mmu, u64 va)
 {

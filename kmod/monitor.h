@@ -72,6 +72,7 @@ int bt86_mmu_map_page(struct bt86_mmu *mmu, u64 va, unsigned long pfn,
 		      u64 flags);
 int bt86_mmu_unmap_page(struct bt86_mmu *mmu, u64 va);
 u64 bt86_mmu_lookup(const struct bt86_mmu *mmu, u64 va);
+unsigned long bt86_mmu_leaf_table_pfn(const struct bt86_mmu *mmu, u64 va);
 phys_addr_t bt86_mmu_root_pa(const struct bt86_mmu *mmu);
 int bt86_mmu_selftest(void);
 

@@ -163,7 +163,13 @@ static void bt86_build_idt(struct bt86_xdata *x)
 
 	for (v = 0; v < 256; v++) {
 		u64 addr = (u64)bt86_trap_stubs + v * 16;
-		u64 dpl = (v == 3 || v == 4 || v == 0x80) ? 3 : 0;
+		/*
+		 * INT3, INTO, INT 0x80 from guest ring 3; the translator's
+		 * call out (int $0x1f) from CPL 1 only.
+		 */
+		u64 dpl = (v == 3 || v == 4 || v == 0x80) ? 3
+			  : v == BT_CALLOUT_VECTOR	  ? 1
+							  : 0;
 		u64 ist = v == 8 ? 1 : v == 2 ? 2 : v == 18 ? 4 : 0;
 
 		idt[2 * v] = (addr & 0xffff) | ((u64)MON_CS << 16) |
@@ -232,6 +238,8 @@ static int bt86_map_guest_ram(struct bt86_vm *vm)
 	return 0;
 }
 
+static u64 bt86_ram_end(struct bt86_vm *vm);
+
 /* Called with vm->lock held, at the first RUN of any vCPU. */
 static int bt86_world_build_vm(struct bt86_vm *vm)
 {
@@ -248,6 +256,8 @@ static int bt86_world_build_vm(struct bt86_vm *vm)
 		ret = bt86_map_xpage_code(&vm->mmu);
 	if (!ret)
 		ret = bt86_map_guest_ram(vm);
+	if (!ret && vm->mode == BT86_MODE_BT)
+		ret = bt86_btarea_map_vm(vm, bt86_ram_end(vm));
 	if (ret) {
 		bt86_monitor_image_free(&vm->image);
 		bt86_mmu_free(&vm->mmu);
@@ -338,6 +348,15 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 	x->v.irq_vector = XIRQ_NONE;
 	x->io_page = io_va;
 	x->ram_end = bt86_ram_end(vm);
+	if (vm->mode == BT86_MODE_BT) {
+		ret = bt86_btarea_build(vcpu, x);
+		if (ret) {
+			bt86_unmap_range(&vm->mmu, (u64)x, 1 << XDATA_ORDER);
+			bt86_mmu_unmap_page(&vm->mmu, io_va);
+			__free_pages(pages, XDATA_ORDER);
+			return ret;
+		}
+	}
 	vcpu->x = x;
 	return 0;
 }
@@ -347,6 +366,7 @@ void bt86_world_free_vcpu(struct bt86_vcpu *vcpu)
 	if (vcpu->x)
 		free_pages((unsigned long)vcpu->x, XDATA_ORDER);
 	vcpu->x = NULL;
+	bt86_btarea_free(vcpu);
 }
 
 /* --- guest state, handed to the monitor and back ------------------------------ */
@@ -732,15 +752,6 @@ int bt86_world_run(struct bt86_vcpu *vcpu)
 
 	if (vcpu->dead)
 		return -EIO;
-	/*
-	 * Guest ring 0 goes through the binary translator in BT mode, and
-	 * that has not landed: only trap-and-emulate runs guest code yet.
-	 */
-	if (vcpu->vm->mode == BT86_MODE_BT) {
-		pr_info_once(
-			"BT86_RUN: the binary translator is not built yet; only BT86_MODE_TAE runs guests\n");
-		return -EOPNOTSUPP;
-	}
 	ret = bt86_world_build(vcpu);
 	if (ret)
 		return ret;
@@ -805,6 +816,7 @@ void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st)
 		st->exceptions[i] = x->stats.exceptions[i];
 	st->software_interrupts = x->stats.software_interrupts;
 	st->external_interrupts = x->stats.external_interrupts;
+	st->bt = x->stats.bt;
 }
 
 /* BT86_TEST_MONITOR_FAULT: arm a deliberate fault for the next trap. */

@@ -57,6 +57,26 @@
 #define MON_DS		 (505 << 3)
 #define MON_TSS_SEL	 (506 << 3) /* 16 bytes: slots 506 and 507 */
 #define HOST_GDT_COPY	 16 /* host GDT entries copied to the cross GDT */
+/* BT mode: the code segment translated code runs in, and its %gs. */
+/* The translator's call out, int $0x1f (bt/bt.h says why this vector). */
+#define BT_CALLOUT_VECTOR 0x1f
+#define BT_CS_SLOT	  502
+#define BT_GS_SLOT	  503
+#define BT_CS_SEL	  ((BT_CS_SLOT << 3) | 1)
+#define BT_GS_SEL	  ((BT_GS_SLOT << 3) | 1)
+
+/*
+ * BT mode: each vCPU's window below 4 GiB (docs/translator.md).  vCPU n's
+ * is the 4 MiB under BT_WINDOW_TOP - n * BT_WINDOW_SIZE: the per-vCPU
+ * page (%gs) at its start, the translation cache at BT_TC_OFFSET.  The
+ * monitor reaches both, and the metadata, through aliases above 4 GiB.
+ */
+#define BT_WINDOW_TOP	0x100000000ULL
+#define BT_WINDOW_SIZE	0x400000
+#define BT_WINDOW_PAGES 2
+#define BT_TC_OFFSET	0x10000
+#define BT_TC_SIZE	0x200000
+#define BT_META_SIZE	0x300000
 
 /* struct bt86_xdata offsets used by switch.S */
 #define XD_HOST_RSP	0x000
@@ -200,7 +220,36 @@ struct bt86_mon_stats {
 	u64 software_interrupts, external_interrupts;
 	u64 tsc_guest;	/* TSC cycles spent running guest code */
 	u64 tsc_resume; /* TSC at the last return into guest code */
+	struct bt86_bt_stats bt;
 };
+
+/*
+ * BT mode.  The module fills the addresses; the rest is the monitor's
+ * (monitor/bt_run.c).
+ */
+struct bt86_xbt {
+	u64 window;  /* monitor VA of the per-vCPU page (RW alias) */
+	u64 tc;	     /* monitor VA of the translation cache (RW alias) */
+	u64 meta;    /* monitor VA of the metadata (BT_META_SIZE bytes) */
+	u64 gpt;     /* monitor VA of guest RAM's PTEs: gfn n's at gpt + 8n */
+	u32 enabled; /* guest ring 0 runs translated */
+	u32 window_low; /* the per-vCPU page as guest code sees it */
+	u32 tc_low;	/* the translation cache as guest code sees it */
+	u32 ready;	/* the monitor set up its cache */
+	/* where guest code stopped */
+	u32 rip;      /* a TC address inside a rewritten sequence */
+	u32 midseq;   /* the guest stopped at rip, not at a guest EIP */
+	u32 stepping; /* single-stepping rip to the next guest EIP */
+	u32 native;   /* run the next guest instruction natively */
+	u32 enter;    /* resume at this TC address (0: run natively) */
+	u32 kind;     /* the map entry of the last trap from the TC */
+	u32 arg;
+	u32 block;    /* its block, or BT_NO_BLOCK */
+	u32 shadow;   /* it follows an STI: interrupts wait one insn */
+	u32 fast_sel; /* the CS the fast table holds translations for */
+	u32 fast_base;
+};
+#define BT_NO_BLOCK 0xffffffffu
 
 struct bt86_xdata {
 	/* the switch (offsets above) */
@@ -241,6 +290,7 @@ struct bt86_xdata {
 	struct bt86_vcpu_ext v;	 /* ... and the rest of its virtual CPU */
 	struct bt86_xmmio mmio;	 /* a pending MMIO exit */
 	struct bt86_mon_stats stats;
+	struct bt86_xbt bt;
 };
 
 /*

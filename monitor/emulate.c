@@ -182,11 +182,12 @@ fault_t operand_write(struct bt86_xdata *x, const struct decoded_insn *d,
  * bit set, SDM 3A §6.13).  QEMU 7.2's TCG reports n*16+2 (QEMU issue
  * #1382): both forms mean the same.
  */
-static long emulate_int(struct bt86_xdata *x, struct decoded_insn *d)
+static long emulate_int(struct bt86_xdata *x, struct decoded_insn *d,
+			bool callout)
 {
 	u32 n = (u32)d->ops[0].imm.value.u & 0xff;
 
-	if (x->error != n * 8 + 2 && x->error != n * 16 + 2)
+	if (!callout && x->error != n * 8 + 2 && x->error != n * 16 + 2)
 		return raise_fault(x, FAULT(VEC_GP, x->error));
 	count_emulated(x, BT86_EMUL_INT);
 	skip(x, d);
@@ -292,8 +293,7 @@ static long emulate_lss(struct bt86_xdata *x, struct decoded_insn *d)
  * code hidden from ring 0, a stale copy): the load as the guest's CPU does
  * it (SDM 2A "MOV", "POP").
  */
-static long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d,
-			      bool pop)
+long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d, bool pop)
 {
 	u32 esp = x->regs.esp, sel = 0;
 	fault_t f = pop ? stack_pop(x, &esp, &sel, d->insn.operand_width / 8)
@@ -385,7 +385,7 @@ static long guest_gp(struct bt86_xdata *x)
 }
 
 /* Read and decode the instruction at CS:EIP into the per-vCPU buffer. */
-static int decode_current(struct bt86_xdata *x, struct decoded_insn *d)
+int decode_current(struct bt86_xdata *x, struct decoded_insn *d)
 {
 	u32 eip = x->sregs.cs.base + x->regs.eip;
 	u8 bytes[15];
@@ -399,16 +399,16 @@ static int decode_current(struct bt86_xdata *x, struct decoded_insn *d)
 	return decode_insn_width(bytes, len, x->sregs.cs.db ? 32 : 16, d);
 }
 
-long emulate_gp(struct bt86_xdata *x)
+/*
+ * The decoded instruction, done as the guest's CPU would; -1 if it is none
+ * of those this file knows.  @callout: the translator called the monitor
+ * for it (no #GP: x->error means nothing).
+ */
+long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d, bool callout)
 {
-	struct decoded_insn *d = insn_buffer(x);
-
-	if (decode_current(x, d))
-		return guest_gp(x);
-
 	switch (d->insn.mnemonic) {
 	case ZYDIS_MNEMONIC_INT:
-		return emulate_int(x, d);
+		return emulate_int(x, d, callout);
 	case ZYDIS_MNEMONIC_IRET:
 	case ZYDIS_MNEMONIC_IRETD:
 		return emulate_iret(x, d->insn.operand_width,
@@ -432,13 +432,13 @@ long emulate_gp(struct bt86_xdata *x)
 	case ZYDIS_MNEMONIC_MOV:
 		if (writes_ss(d))
 			return emulate_mov_ss(x, d);
-		if (writes_data_sreg(d) && x->error)
+		if (writes_data_sreg(d) && (x->error || callout))
 			return emulate_load_sreg(x, d, false);
 		break;
 	case ZYDIS_MNEMONIC_POP:
 		if (writes_ss(d))
 			return emulate_pop_ss(x, d);
-		if (writes_data_sreg(d) && x->error)
+		if (writes_data_sreg(d) && (x->error || callout))
 			return emulate_load_sreg(x, d, true);
 		break;
 	case ZYDIS_MNEMONIC_LSS:
@@ -472,13 +472,20 @@ long emulate_gp(struct bt86_xdata *x)
 		break;
 	}
 	/* MOV CRn/DRn, LGDT, RDMSR, ...: only guest ring 0 may. */
-	if (vcpu_cpl(x) == 0 && !x->error) {
-		long ret = emulate_system(x, d);
+	if (vcpu_cpl(x) == 0 && (!x->error || callout))
+		return emulate_system(x, d);
+	return -1;
+}
 
-		if (ret >= 0)
-			return ret;
-	}
-	return guest_gp(x);
+long emulate_gp(struct bt86_xdata *x)
+{
+	struct decoded_insn *d = insn_buffer(x);
+	long ret;
+
+	if (decode_current(x, d))
+		return guest_gp(x);
+	ret = emulate_decoded(x, d, false);
+	return ret >= 0 ? ret : guest_gp(x);
 }
 
 /* At entry: the launcher answered an IN or an MMIO read. */

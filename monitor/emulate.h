@@ -44,6 +44,12 @@ fault_t operand_read(struct bt86_xdata *x, const struct decoded_insn *d,
 fault_t operand_write(struct bt86_xdata *x, const struct decoded_insn *d,
 		      const ZydisDecodedOperand *op, u32 value);
 
+/* emulate.c: the instruction at CS:EIP, decoded into @d (0, or DECODE_E*) */
+int decode_current(struct bt86_xdata *x, struct decoded_insn *d);
+long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d,
+		     bool callout);
+long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d, bool pop);
+
 /* Finish the instruction or deliver its fault. */
 long complete(struct bt86_xdata *x, const struct decoded_insn *d, fault_t f);
 

@@ -7,7 +7,7 @@
  * address outside it would fault inside the monitor.  The module sets
  * ram_end; the guest cannot change it.
  */
-#include "monitor.h"
+#include "bt_monitor.h"
 
 void *mon_memcpy(void *dst, const void *src, size_t n)
 {
@@ -41,10 +41,13 @@ int guest_read(const struct bt86_xdata *x, u32 addr, void *dst, u32 len)
 	return 0;
 }
 
-int guest_write(const struct bt86_xdata *x, u32 addr, const void *src, u32 len)
+int guest_write(struct bt86_xdata *x, u32 addr, const void *src, u32 len)
 {
 	if (!guest_range_ok(x, addr, len))
 		return -1;
+	/* Translated code in those pages goes, and they become writable. */
+	if (x->bt.enabled)
+		bt_code_write(x, addr, len);
 	mon_memcpy((void *)(uintptr_t)addr, src, len);
 	return 0;
 }

@@ -15,7 +15,7 @@
  * It returns 0 to (re)enter the guest, anything else to return to the host
  * with x->exit_reason saying why (0: a host event the module forwards).
  */
-#include "monitor.h"
+#include "bt_monitor.h"
 
 /*
  * An address no monitor page table maps: the guest owns [0, 4 GiB) and
@@ -61,8 +61,16 @@ static long check_irq_window(struct bt86_xdata *x)
  */
 static long resume_guest(struct bt86_xdata *x)
 {
-	long ret = deliver_pending_irq(x);
+	long ret;
 
+	/* Inside a rewritten sequence: step on to the next guest insn. */
+	if (x->bt.midseq) {
+		x->bt.stepping = 1;
+		vcpu_sync_to_hw(x);
+		x->stats.tsc_resume = rdtsc();
+		return 0;
+	}
+	ret = deliver_pending_irq(x);
 	if (ret)
 		return ret;
 	ret = check_irq_window(x);
@@ -70,6 +78,7 @@ static long resume_guest(struct bt86_xdata *x)
 		return ret;
 	x->v.step = x->v.shadow &&
 		    (x->v.irq_vector != XIRQ_NONE || x->v.irq_window);
+	bt_prepare(x);
 	vcpu_sync_to_hw(x);
 	x->stats.tsc_resume = rdtsc();
 	return 0;
@@ -107,9 +116,26 @@ static long monitor_trap(struct bt86_xdata *x)
 	 * A host event: nothing to emulate.  It may have come before the
 	 * instruction after an STI ran, so an interrupt shadow stays.
 	 */
-	if (bt86_is_host_event(x->vector))
+	if (bt86_is_host_event(x->vector)) {
+		if (x->bt.shadow)
+			x->v.shadow = 1;
 		return exit_to_host(x, 0);
+	}
 	x->v.shadow = 0;
+	if (x->bt.midseq) {
+		ret = bt_trap_midseq(x);
+		return ret ? ret : resume_guest(x);
+	}
+	if (x->bt.stepping && x->vector == VEC_DB) {
+		/* stepped out of a sequence: the guest is at an insn */
+		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
+		x->bt.stepping = 0;
+		return resume_guest(x);
+	}
+	x->bt.stepping = 0;
+	/* A native step ends with its #DB (trap.c) or any other trap. */
+	if (x->bt.native && x->vector != VEC_DB)
+		x->bt.native = 0;
 	ret = trap_from_guest(x);
 	if (ret)
 		return ret;
@@ -131,7 +157,9 @@ long monitor_entry(struct bt86_xdata *x)
 		ret = monitor_trap(x);
 	}
 	/* Back to the host: the FPU is the host's again (fpu.c). */
-	if (ret)
+	if (ret) {
 		fpu_deactivate(x);
+		bt_export_stats(x);
+	}
 	return ret;
 }

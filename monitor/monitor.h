@@ -202,7 +202,7 @@ void fpu_deactivate(struct bt86_xdata *x);
 /* guestmem.c */
 bool guest_range_ok(const struct bt86_xdata *x, u32 addr, u32 len);
 int guest_read(const struct bt86_xdata *x, u32 addr, void *dst, u32 len);
-int guest_write(const struct bt86_xdata *x, u32 addr, const void *src, u32 len);
+int guest_write(struct bt86_xdata *x, u32 addr, const void *src, u32 len);
 void *mon_memcpy(void *dst, const void *src, size_t n);
 void *mon_memset(void *dst, int c, size_t n);
 

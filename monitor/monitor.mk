@@ -22,7 +22,7 @@ MONITOR_CFLAGS	:= -std=gnu11 -ffreestanding -fpie -fno-plt -fvisibility=hidden \
 		   -fno-asynchronous-unwind-tables -fno-exceptions -fno-common \
 		   -fcf-protection=none -nostdlib -nostdinc \
 		   -isystem $(shell $(MONITOR_CC) -print-file-name=include 2>/dev/null) \
-		   -Imonitor/include -Imonitor -Ikmod \
+		   -Imonitor/include -Imonitor -Ibt -Ikmod \
 		   -O2 -Wall -Wextra -g
 MONITOR_LDFLAGS	:= -static -pie --no-dynamic-linker -z norelro \
 		   -z max-page-size=4096 -z noexecstack -T monitor/monitor.lds
@@ -30,6 +30,10 @@ MONITOR_LDFLAGS	:= -static -pie --no-dynamic-linker -z norelro \
 # MONITOR_CFLAGS.
 include monitor/zydis.mk
 MONITOR_OBJS	+= $(MONITOR_ZYDIS_OBJS)
+# The binary translator (bt/) is part of the image; bt/bt.mk also builds it
+# for userland tests.
+MONITOR_BT_OBJS	:= $(patsubst bt/%.c,$(MONITOR_O)/bt/%.o,$(wildcard bt/*.c))
+MONITOR_OBJS	+= $(MONITOR_BT_OBJS)
 
 READELF		?= readelf
 NM		?= nm
@@ -39,6 +43,10 @@ OBJCOPY		?= objcopy
 monitor: $(MONITOR_BIN)
 
 $(MONITOR_O)/%.o: monitor/%.c | $(ZYDIS_NEEDED)
+	@mkdir -p $(@D)
+	$(MONITOR_CC) $(MONITOR_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(MONITOR_O)/bt/%.o: bt/%.c | $(ZYDIS_NEEDED)
 	@mkdir -p $(@D)
 	$(MONITOR_CC) $(MONITOR_CFLAGS) -MMD -MP -c -o $@ $<
 

@@ -12,7 +12,9 @@
  *              guest's gate
  *   #DB        the monitor's own single step (interrupt shadow), or the
  *              guest's
- *   #PF        guest paging is off: an access outside guest RAM (MMIO)
+ *   #PF        guest paging is off: an access outside guest RAM (MMIO), or
+ *              a write to a page holding translated code (bt_pages.c)
+ *   0x1f       the binary translator's call out (bt_run.c)
  *   #UD        SYSENTER on AMD CPUs in long mode, else the guest's
  *   #NM        FPU use: the guest's if its CR0.TS/EM says so, else the
  *              guest's FPU state is loaded (fpu.c)
@@ -20,6 +22,7 @@
  *
  * Host events (interrupts, NMIs, machine checks) never come here.
  */
+#include "bt_monitor.h"
 #include "emulate.h"
 
 #define SYSENTER_OPCODE 0x340f /* 0F 34, little endian */
@@ -95,9 +98,10 @@ static long not_present(struct bt86_xdata *x)
  */
 static long debug_trap(struct bt86_xdata *x)
 {
-	if (x->v.step) {
+	if (x->v.step || x->bt.native) {
 		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
 		x->v.step = 0;
+		x->bt.native = 0;
 		if (!(x->regs.eflags & EFLAGS_TF))
 			return 0; /* resume_guest() delivers the interrupt */
 	}
@@ -110,6 +114,9 @@ static long page_fault(struct bt86_xdata *x)
 
 	if (cr2 < 0x100000000ULL && !guest_range_ok(x, (u32)cr2, 1))
 		return emulate_mmio(x, (u32)cr2);
+	/* A write to a page holding translated code (bt_pages.c). */
+	if ((x->error & 3) == 3 && x->bt.enabled && bt_write_fault(x, (u32)cr2))
+		return 0;
 	/* Guest RAM is mapped and paging is off: this is not the guest's. */
 	x->exception.vector = VEC_PF;
 	x->exception.error_code = (u32)x->error;
@@ -135,6 +142,12 @@ long trap_from_guest(struct bt86_xdata *x)
 		return debug_trap(x);
 	case VEC_PF:
 		return page_fault(x);
+	case BT_CALLOUT_VECTOR:
+		/* The translator's call out, or the guest's own INT 0x1f
+		 * from ring 0 run natively (the gate has DPL 1). */
+		if (bt_from_tc(x))
+			return bt_callout(x);
+		return deliver_software_int(x, BT_CALLOUT_VECTOR, 2);
 	case VEC_UD:
 		if (insn_word(x) == SYSENTER_OPCODE)
 			return emulate_sysenter(x);

@@ -16,7 +16,7 @@
  * cached (the guest changed its GDT after loading it) runs from a stale
  * slot holding the cached descriptor, as the real CPU would keep it.
  */
-#include "monitor.h"
+#include "bt_monitor.h"
 
 #define DESC_TYPE_SHIFT 40
 #define DESC_A		(1ULL << 40)
@@ -199,11 +199,17 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 	x->gpr.rdi = r->edi;
 	x->rsp = r->esp;
 	x->rip = r->eip;
+	/* Guest ring 0 runs from the translation cache (bt_run.c). */
+	if (x->bt.midseq || x->bt.enter) {
+		x->rip = x->bt.midseq ? x->bt.rip : x->bt.enter;
+		x->cs = BT_CS_SEL;
+		x->guest_gs = BT_GS_SEL;
+	}
 	/* IF and IOPL are virtual; V86 and VIF/VIP do not exist here. */
 	flags = (r->eflags & ~(EFLAGS_IOPL | EFLAGS_VM | EFLAGS_RF |
 			       EFLAGS_VIF | EFLAGS_VIP)) |
 		EFLAGS_IF | 2;
-	if (x->v.step)
+	if (x->v.step || x->bt.stepping || x->bt.native)
 		flags |= EFLAGS_TF;
 	x->rflags = flags;
 }
@@ -212,6 +218,7 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 void vcpu_load(struct bt86_xdata *x)
 {
 	shadow_gdt_build(x);
+	bt_load(x);
 	x->state_loaded = 1;
 }
 
@@ -265,7 +272,7 @@ void vcpu_sync_from_hw(struct bt86_xdata *x)
 	r->edi = x->gpr.rdi;
 	r->esp = x->rsp;
 	r->eip = x->rip;
-	if (x->v.step)
+	if (x->v.step || x->bt.stepping || x->bt.native)
 		virt |= EFLAGS_TF; /* the monitor's TF, not the guest's */
 	r->eflags = ((u32)x->rflags & ~virt) | (r->eflags & virt);
 	save_segment(x, &sr->cs, x->cs, cpl);
@@ -274,6 +281,8 @@ void vcpu_sync_from_hw(struct bt86_xdata *x)
 	save_segment(x, &sr->es, x->guest_es, -1);
 	save_segment(x, &sr->fs, x->guest_fs, -1);
 	save_segment(x, &sr->gs, x->guest_gs, -1);
+	if (x->bt.enabled)
+		bt_sync_from_hw(x);
 }
 
 /*

@@ -71,6 +71,62 @@ static void print_time(FILE *f, const struct bt86_vcpu_stats *st)
 		ms(st->userland_ns), 100.0 * st->userland_ns / total);
 }
 
+static const char *const bt_callout_names[BT86_BT_CALLOUT_COUNT] = {
+	[BT86_BT_CALLOUT_EMULATE] = "emulate",
+	[BT86_BT_CALLOUT_EXIT] = "branch to new code",
+	[BT86_BT_CALLOUT_IND] = "indirect miss",
+	[BT86_BT_CALLOUT_STEP] = "native step",
+	[BT86_BT_CALLOUT_STI] = "STI with IRQ waiting",
+	[BT86_BT_CALLOUT_DEAD] = "into dropped code",
+};
+
+static double percent(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void print_u64(FILE *f, const char *name, uint64_t v)
+{
+	fprintf(f, "    %-25s %12llu\n", name, (unsigned long long)v);
+}
+
+/* The binary translator's counters (docs/launcher.md, "Reading --stats"). */
+static void print_bt_stats(FILE *f, const struct bt86_bt_stats *bt)
+{
+	uint64_t calls = 0;
+	int i;
+
+	if (!bt->tc_size)
+		return;
+	for (i = 0; i < BT86_BT_CALLOUT_COUNT; i++)
+		calls += bt->callouts[i];
+	fprintf(f, "  binary translator\n");
+	print_u64(f, "blocks translated", bt->blocks);
+	print_u64(f, "guest insns translated", bt->insns);
+	fprintf(f, "    %-25s %12llu of %llu KiB (%.1f%%)\n", "cache in use",
+		(unsigned long long)bt->tc_used / 1024,
+		(unsigned long long)bt->tc_size / 1024,
+		percent(bt->tc_used, bt->tc_size));
+	fprintf(f, "    %-25s %12llu, %.1f%% hit\n", "monitor lookups",
+		(unsigned long long)bt->lookups,
+		percent(bt->lookup_hits, bt->lookups));
+	print_u64(f, "branches chained", bt->chained);
+	fprintf(f, "    %-25s %12llu, %.1f%% in the cache\n",
+		"indirect branches",
+		(unsigned long long)(bt->ind_hits + bt->ind_misses),
+		percent(bt->ind_hits, bt->ind_hits + bt->ind_misses));
+	print_u64(f, "call outs", calls);
+	for (i = 0; i < BT86_BT_CALLOUT_COUNT; i++)
+		if (bt->callouts[i])
+			fprintf(f, "      %-23s %12llu\n", bt_callout_names[i],
+				(unsigned long long)bt->callouts[i]);
+	print_u64(f, "writes to translated code", bt->write_faults);
+	print_u64(f, "blocks invalidated", bt->invalidated);
+	print_u64(f, "insns made call outs", bt->retranslated);
+	print_u64(f, "cache flushes", bt->flushes);
+	print_u64(f, "native steps", bt->native_steps);
+}
+
 void bt86__print_stats(struct backend *b, FILE *f)
 {
 	struct bt86_backend *k = b->priv;
@@ -109,6 +165,7 @@ void bt86__print_stats(struct backend *b, FILE *f)
 			fprintf(f, "    exception %-3s (%2d)        %12llu\n",
 				exception_names[i] ? exception_names[i] : "", i,
 				(unsigned long long)st.exceptions[i]);
+	print_bt_stats(f, &st.bt);
 }
 
 /* The monitor's last traps before the stop, oldest first. */
@@ -156,6 +213,11 @@ static void report_unsupported(const uint64_t *d, unsigned int ndata)
 	case BT86_UNSUPPORTED_MMIO:
 		pr_msg("the guest touched guest-physical %08x, which is not RAM, with an instruction bt86 cannot emulate there (eip %08x)",
 		       v, eip);
+		break;
+	case BT86_UNSUPPORTED_BT:
+		pr_msg("bt86 bug: translated code stopped at %08x, where the translator's map has no entry (why %#llx, guest eip %08x); please report it with this output",
+		       (unsigned int)d[2], (unsigned long long)(d[2] >> 32),
+		       eip);
 		break;
 	default:
 		pr_msg("the guest did something this bt86 cannot run (reason %llu at eip %08x)",

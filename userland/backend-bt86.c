@@ -5,9 +5,7 @@
  * backend-kvm.c; the guest state is 32-bit from the start.
  *
  * --accel bt creates the VM in BT86_MODE_BT (binary translation), --accel
- * tae in BT86_MODE_TAE (trap-and-emulate, the teaching mode).  Until the
- * binary translator lands, BT86_RUN answers EOPNOTSUPP in BT86_MODE_BT and
- * the launcher says so.
+ * tae in BT86_MODE_TAE (trap-and-emulate, the teaching mode).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -248,10 +246,9 @@ static int bt86__run(struct backend *b, struct vcpu_exit *e)
 			e->reason = EXIT_INTR;
 			return 0;
 		}
-		if (err == EOPNOTSUPP) {
-			pr_msg("the bt engine is not built yet: the binary translator has not landed, so %s cannot run guest ring-0 code with --accel bt; use --accel tae or --accel kvm",
-			       BT86_DEV);
-			return BACKEND_NOT_READY;
+		if (err == ENOSPC) {
+			pr_msg("the guest's RAM reaches the binary translator's window just under 4 GiB: give it less memory (--mem), or use --accel tae or kvm");
+			return -err;
 		}
 		pr_msg("running the guest failed (BT86_RUN): %s",
 		       strerror(err));

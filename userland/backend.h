@@ -118,9 +118,6 @@ struct backend {
 extern const struct backend_ops kvm_backend_ops;
 extern const struct backend_ops bt86_backend_ops;
 
-/* A negative errno from run() meaning "this engine cannot run guests yet". */
-#define BACKEND_NOT_READY (-1000)
-
 /*
  * Make the vCPU thread leave its run ioctl soon, from any other thread.
  * Both run areas (kvm_run, bt86_run) have an immediate_exit byte: set

@@ -149,6 +149,37 @@ enum bt86_emul {
 	BT86_EMUL_COUNT
 };
 
+/* The binary translator's counters (BT86_MODE_BT; docs/translator.md). */
+struct bt86_bt_stats {
+	__u64 blocks;	   /* blocks translated */
+	__u64 insns;	   /* guest instructions translated */
+	__u64 tc_used;	   /* bytes of the translation cache in use now */
+	__u64 tc_size;	   /* its size */
+	__u64 lookups;	   /* guest EIPs the monitor looked up */
+	__u64 lookup_hits; /* ... that had a translation */
+	__u64 chained;	   /* direct branches patched to jump to their target */
+	__u64 ind_hits;	   /* indirect branches found by translated code */
+	__u64 ind_misses;  /* ... that needed the monitor */
+	__u64 callouts[8]; /* calls to the monitor, by BT86_BT_CALLOUT_* */
+	__u64 invalidated; /* blocks dropped because their code was written */
+	__u64 write_faults; /* guest writes to pages holding translated code */
+	__u64 retranslated; /* instructions turned into call outs (adaptive) */
+	__u64 flushes;	    /* the cache filled up and was emptied */
+	__u64 native_steps; /* guest ring-0 instructions run natively, alone */
+	__u64 refused;	    /* instructions the translator would not copy */
+};
+
+/* bt86_bt_stats.callouts[] */
+enum bt86_bt_callout {
+	BT86_BT_CALLOUT_EMULATE, /* a sensitive instruction emulated */
+	BT86_BT_CALLOUT_EXIT,	 /* a direct branch to an untranslated target */
+	BT86_BT_CALLOUT_IND,	 /* an indirect branch the fast table missed */
+	BT86_BT_CALLOUT_STEP,	 /* an instruction run natively */
+	BT86_BT_CALLOUT_STI,	 /* STI with an interrupt waiting */
+	BT86_BT_CALLOUT_DEAD,	 /* a jump into invalidated code */
+	BT86_BT_CALLOUT_COUNT
+};
+
 /* Counters of one vCPU since its creation. */
 struct bt86_vcpu_stats {
 	__u64 world_switches; /* round trips host -> monitor -> host */
@@ -168,6 +199,7 @@ struct bt86_vcpu_stats {
 	__u64 software_interrupts; /* INT n, INT3, INTO delivered */
 	__u64 external_interrupts; /* BT86_INTERRUPT vectors delivered */
 	__u64 reserved[6];
+	struct bt86_bt_stats bt;
 };
 
 #define BT86_GET_VCPU_STATS _IOR(BT86IO, 0x26, struct bt86_vcpu_stats)
@@ -195,6 +227,11 @@ struct bt86_vcpu_stats {
 #define BT86_UNSUPPORTED_V86	  3 /* IRET or task switch to virtual-8086 */
 #define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
 #define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
+/*
+ * Translated code stopped where the translator's map has no entry (a bt86
+ * bug); data[2]: why << 32 | the TC address.
+ */
+#define BT86_UNSUPPORTED_BT 7
 
 /* --- the shared run area (mmap of a vCPU fd) ---------------------------- */
 

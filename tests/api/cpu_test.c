@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The virtual CPU through the ioctl API (trap-and-emulate mode): device
+ * The virtual CPU through the ioctl API, in trap-and-emulate and binary
+ * translation mode (each test runs in both: FIXTURE_VARIANT): device
  * interrupts injected with BT86_INTERRUPT and taken only when the guest's
  * virtual IF allows (STI's one-instruction shadow included), the
  * interrupt-window exit, INT n from ring 3 through a DPL 0 gate giving the
@@ -89,13 +90,29 @@ static void flat(struct bt86_segment *s, uint16_t sel, unsigned int type)
 	s->g = 1;
 }
 
+/* Every test runs under trap-and-emulate and under binary translation. */
+FIXTURE_VARIANT(cpu)
+{
+	unsigned int mode;
+};
+
+FIXTURE_VARIANT_ADD(cpu, tae)
+{
+	.mode = BT86_MODE_TAE,
+};
+
+FIXTURE_VARIANT_ADD(cpu, bt)
+{
+	.mode = BT86_MODE_BT,
+};
+
 FIXTURE_SETUP(cpu)
 {
 	uint64_t *gdt;
 	uint32_t *tss;
 
 	OPEN_DEV_OR_SKIP(self->dev);
-	self->vm = __create_vm(self->dev, BT86_MODE_TAE);
+	self->vm = __create_vm(self->dev, variant->mode);
 	ASSERT_LE(0, self->vm);
 	self->ram = ALLOC_RAM(RAM_SIZE);
 	SET_MEMORY_REGION(self->vm, 0, 0, RAM_SIZE, self->ram);
@@ -208,8 +225,16 @@ TEST_F(cpu, interrupt_wakes_hlt)
 	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
 	EXPECT_EQ(1, st.external_interrupts);
 	EXPECT_EQ(1, st.emulated[BT86_EMUL_IRET]);
-	EXPECT_EQ(1, st.emulated[BT86_EMUL_STI]);
 	EXPECT_EQ(2, st.emulated[BT86_EMUL_HLT]);
+	if (variant->mode == BT86_MODE_TAE) {
+		EXPECT_EQ(1, st.emulated[BT86_EMUL_STI]);
+		EXPECT_EQ(0, st.bt.blocks);
+	} else {
+		/* translated STI changes the virtual IF without a trap */
+		EXPECT_EQ(0, st.emulated[BT86_EMUL_STI]);
+		EXPECT_LT(0, st.bt.blocks);
+		EXPECT_LT(0, st.bt.insns);
+	}
 	EXPECT_LT(0, st.guest_ns);
 	EXPECT_LT(0, st.monitor_ns);
 	EXPECT_LT(0, st.userland_ns);

@@ -31,11 +31,27 @@ FIXTURE(world)
 	long run_size;
 };
 
+/* Every test runs under trap-and-emulate and under binary translation. */
+FIXTURE_VARIANT(world)
+{
+	unsigned int mode;
+};
+
+FIXTURE_VARIANT_ADD(world, tae)
+{
+	.mode = BT86_MODE_TAE,
+};
+
+FIXTURE_VARIANT_ADD(world, bt)
+{
+	.mode = BT86_MODE_BT,
+};
+
 FIXTURE_SETUP(world)
 {
 	OPEN_DEV_OR_SKIP(self->dev);
 	/* Trap-and-emulate: the mode that runs guest code today. */
-	self->vm = __create_vm(self->dev, BT86_MODE_TAE);
+	self->vm = __create_vm(self->dev, variant->mode);
 	ASSERT_LE(0, self->vm);
 	self->ram = ALLOC_RAM(RAM_SIZE);
 	SET_MEMORY_REGION(self->vm, 0, 0, RAM_SIZE, self->ram);

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Private to bt/: how one guest instruction is translated (classify.c). */
+#ifndef BT86_BT_CLASSIFY_H
+#define BT86_BT_CLASSIFY_H
+
+#include "bt.h"
+#include "decode.h"
+
+enum bt_class {
+	CLASS_IDENT,	/* copied as it is */
+	CLASS_JMP,	/* direct near branches */
+	CLASS_JCC,
+	CLASS_CALL,
+	CLASS_LOOP,	/* LOOP, LOOPcc, JECXZ: rel8 only */
+	CLASS_RET,	/* near returns and indirect branches: the fast table */
+	CLASS_JMP_IND,
+	CLASS_CALL_IND,
+	CLASS_CLI,	/* inline on the virtual IF */
+	CLASS_STI,
+	CLASS_PUSHF,	/* inline: the virtual IF and IOPL in the image */
+	CLASS_CALLOUT,	/* emulated by the monitor */
+	CLASS_STEP,	/* run natively, alone (GS or CS operands, oddities) */
+};
+
+enum bt_class bt_classify(const struct decoded_insn *d);
+
+#endif /* BT86_BT_CLASSIFY_H */

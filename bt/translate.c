@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Translating one block of guest ring-0 code (docs/translator.md).
+ *
+ * A block starts at a guest EIP and runs to the first instruction that
+ * changes the flow, calls the monitor, or after BT_MAX_INSNS instructions.
+ * Its translation is laid out as
+ *
+ *   main code     each guest instruction copied (IDENT) or rewritten
+ *   exit stubs    "int $0x1f" per branch target not yet translated; the
+ *                 monitor translates the target and patches the branch to
+ *                 jump there directly (chaining)
+ *
+ * and every TC address where a guest instruction starts, or where the
+ * guest state is exact, gets an entry in the block's map, so that a fault
+ * or interrupt in translated code is delivered at the right guest EIP.
+ * Between two such entries (the inside of a rewritten sequence) the
+ * monitor never stops: it resumes the sequence or single-steps to its end.
+ */
+#include "classify.h"
+#include "emit.h"
+
+/* A branch out of the block whose target is resolved at the end. */
+struct pending_exit {
+	bt_u32 rel32;  /* offset of the rel32 in the TC */
+	bt_u32 target; /* guest EIP */
+};
+
+#define MAX_EXITS 4
+
+struct tblock {
+	struct bt_cache *c;
+	const struct bt_env *env;
+	const struct bt_key *key;
+	struct bt_block *b;
+	struct emit e;
+	struct decoded_insn *d;
+	struct pending_exit exits[MAX_EXITS];
+	unsigned int nexits;
+	bool shadow_next; /* the next map entry follows an STI */
+};
+
+static void add_map(struct tblock *t, enum bt_map_kind kind, bt_u32 eip,
+		    bt_u32 arg)
+{
+	struct bt_cache *c = t->c;
+	struct bt_map *m = &c->map[c->nmap++];
+
+	m->tc_off = t->e.pos;
+	m->guest_eip = eip;
+	m->arg = arg;
+	m->kind = (bt_u8)kind;
+	m->shadow = 0;
+	m->pad = 0;
+	if (kind == BT_MAP_INSN && t->shadow_next) {
+		m->shadow = 1;
+		t->shadow_next = false;
+	}
+	t->b->map_count++;
+}
+
+static bt_u32 ind_lookup_addr(const struct tblock *t)
+{
+	return t->c->tc_low + t->c->ind_lookup;
+}
+
+/* A branch to guest @target: chained now if translated, else a stub. */
+static void branch_to(struct tblock *t, bt_u32 rel32, bt_u32 target)
+{
+	t->exits[t->nexits].rel32 = rel32;
+	t->exits[t->nexits].target = target;
+	t->nexits++;
+}
+
+static void emit_exit_jmp(struct tblock *t, bt_u32 target)
+{
+	branch_to(t, emit_jmp(&t->e, 0), target);
+}
+
+/* --- rewrites ------------------------------------------------------------ */
+
+static bt_u32 next_eip(const struct tblock *t, bt_u32 eip)
+{
+	return eip + t->d->insn.length;
+}
+
+static bt_u32 branch_target(const struct tblock *t, bt_u32 eip)
+{
+	return next_eip(t, eip) + (bt_u32)t->d->ops[0].imm.value.s;
+}
+
+/* call rel32: push the guest's return address, then jump. */
+static void emit_call(struct tblock *t, bt_u32 eip)
+{
+	emit_push_imm(&t->e, next_eip(t, eip));
+	add_map(t, BT_MAP_INSN, branch_target(t, eip), 0);
+	emit_exit_jmp(t, branch_target(t, eip));
+}
+
+/* jcc rel: the taken and the fall-through edge, both to stubs. */
+static void emit_cond(struct tblock *t, bt_u32 eip)
+{
+	bt_u8 cc = t->d->insn.opcode & 0xf;
+
+	branch_to(t, emit_jcc(&t->e, cc, 0), branch_target(t, eip));
+	emit_exit_jmp(t, next_eip(t, eip));
+}
+
+/*
+ * LOOP/LOOPcc/JECXZ have only a rel8 form: the original instruction (its
+ * 67 prefix kept) jumps over the fall-through jmp to the taken one.
+ */
+static void emit_loop(struct tblock *t, const bt_u8 *bytes, bt_u32 eip)
+{
+	emit_bytes(&t->e, bytes, t->d->insn.length - 1u);
+	emit_u8(&t->e, 5);
+	emit_exit_jmp(t, next_eip(t, eip));
+	add_map(t, BT_MAP_INSN, branch_target(t, eip), 0);
+	emit_exit_jmp(t, branch_target(t, eip));
+}
+
+/* ret [imm16]: the return address into the window, then the lookup. */
+static void emit_ret(struct tblock *t)
+{
+	emit_gs_modrm(&t->e, 0x8f, 0, BT_VP_TARGET); /* popl %gs:TARGET */
+	if (t->d->insn.operand_count &&
+	    t->d->ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		/* lea imm32(%esp), %esp: no flags touched */
+		static const bt_u8 lea[3] = { 0x8d, 0xa4, 0x24 };
+
+		emit_bytes(&t->e, lea, 3);
+		emit_u32(&t->e, (bt_u32)t->d->ops[0].imm.value.u & 0xffff);
+	}
+	emit_jmp(&t->e, ind_lookup_addr(t));
+}
+
+/*
+ * jmp/call *r/m32: the operand is read into EAX (saved first) with the
+ * original addressing, so a fault reading it is a fault of the guest's
+ * instruction with nothing changed yet.  Only segment overrides other
+ * than GS/CS (classify.c sends those to STEP) and 67 are kept.
+ */
+static void emit_indirect(struct tblock *t, const bt_u8 *bytes, bt_u32 eip,
+			  bool call)
+{
+	const ZydisDecodedInstruction *in = &t->d->insn;
+	bt_u32 modrm_at = in->raw.modrm.offset, i;
+
+	emit_store_gs(&t->e, REG_EAX, BT_VP_SAVE_EAX);
+	add_map(t, BT_MAP_INSN, eip, 0);
+	for (i = 0; i + 1 < modrm_at; i++) {
+		bt_u8 p = bytes[i];
+
+		if (p == 0x26 || p == 0x36 || p == 0x3e || p == 0x64 ||
+		    p == 0x67)
+			emit_u8(&t->e, p);
+	}
+	emit_u8(&t->e, 0x8b); /* mov r/m32, %eax */
+	emit_u8(&t->e, bytes[modrm_at] & 0xc7);
+	emit_bytes(&t->e, bytes + modrm_at + 1, in->length - modrm_at - 1u);
+	emit_store_gs(&t->e, REG_EAX, BT_VP_TARGET);
+	emit_load_gs(&t->e, REG_EAX, BT_VP_SAVE_EAX);
+	if (call) {
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_push_imm(&t->e, next_eip(t, eip));
+	}
+	emit_jmp(&t->e, ind_lookup_addr(t));
+}
+
+/* CLI and STI change only the virtual IF (a byte store: flags intact). */
+static void emit_cli(struct tblock *t)
+{
+	emit_movb_gs(&t->e, BT_VP_VIF, 0);
+}
+
+/*
+ * STI: the virtual IF, then a call out if the monitor has an interrupt
+ * waiting (BT_VP_WANT), tested with JECXZ to leave the flags alone.  The
+ * next instruction's map entry is marked: STI holds interrupts for one
+ * instruction (SDM 2B "STI").
+ */
+static void emit_sti(struct tblock *t, bt_u32 eip)
+{
+	emit_movb_gs(&t->e, BT_VP_VIF, 0x02);
+	emit_store_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	emit_load_gs(&t->e, REG_ECX, BT_VP_WANT);
+	emit_u8(&t->e, 0xe3); /* jecxz over the call out */
+	emit_u8(&t->e, 9);
+	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	add_map(t, BT_MAP_STI, next_eip(t, eip), 0);
+	emit_callout(&t->e);
+	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	t->shadow_next = true;
+}
+
+/*
+ * PUSHFD: the real flags with the virtual IF and IOPL (real IF is always
+ * 1, real IOPL 0; a TF the monitor set to step is hidden).  The final
+ * POPFD restores the arithmetic flags the AND/OR changed; at CPL 1 with
+ * IOPL 0 it leaves IF and IOPL alone (SDM 2B "POPF").  Only the first
+ * PUSHFD can fault; everything after it touches the same stack slot.
+ */
+static void emit_pushf(struct tblock *t, bt_u32 eip)
+{
+	static const bt_u8 load_top[3] = { 0x8b, 0x04, 0x24 }; /* mov (%esp),%eax */
+
+	emit_store_gs(&t->e, REG_EAX, BT_VP_SAVE_EAX);
+	add_map(t, BT_MAP_INSN, eip, 0);
+	emit_u8(&t->e, 0x9c); /* pushfl */
+	emit_bytes(&t->e, load_top, 3);
+	emit_u8(&t->e, 0x25); /* and $~(IF|TF), %eax */
+	emit_u32(&t->e, ~0x300u);
+	emit_gs_modrm(&t->e, 0x0a, 4, BT_VP_VIF);   /* or %gs:VIF, %ah */
+	emit_gs_modrm(&t->e, 0x0a, 4, BT_VP_VIOPL); /* or %gs:VIOPL, %ah */
+	emit_u8(&t->e, 0x9d); /* popfl */
+	emit_u8(&t->e, 0x50); /* pushl %eax */
+	emit_load_gs(&t->e, REG_EAX, BT_VP_SAVE_EAX);
+}
+
+/* --- the block --------------------------------------------------------- */
+
+/* Reads and decodes the instruction at @eip; false if it cannot be. */
+static bool fetch_insn(struct tblock *t, bt_u32 eip, bt_u8 *bytes)
+{
+	const struct bt_key *k = t->key;
+	bt_u32 got, len = 15;
+
+	if (eip > k->cs_limit)
+		return false;
+	if (k->cs_limit - eip < 14)
+		len = k->cs_limit - eip + 1;
+	got = t->env->fetch(t->env->opaque, k->cs_base + eip, bytes, len);
+	return got && decode_insn(bytes, got, t->d) == 0;
+}
+
+/* Translates one instruction; returns false when it ends the block. */
+static bool translate_insn(struct tblock *t, bt_u32 eip)
+{
+	bt_u8 bytes[15];
+	enum bt_class cls = CLASS_STEP;
+
+	if (fetch_insn(t, eip, bytes))
+		cls = bt_classify(t->d);
+	if (cls != CLASS_STEP && t->env->hot && t->env->hot(t->env->opaque, eip))
+		cls = CLASS_CALLOUT;
+	if (cls == CLASS_STEP || cls == CLASS_CALLOUT) {
+		add_map(t, cls == CLASS_STEP ? BT_MAP_STEP : BT_MAP_CALLOUT,
+			eip, 0);
+		emit_callout(&t->e);
+		if (cls == CLASS_STEP)
+			t->c->stats.refused++;
+		return false;
+	}
+	t->b->ninsns++;
+	t->b->lin_end = t->key->cs_base + next_eip(t, eip);
+	switch (cls) {
+	case CLASS_CLI:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_cli(t);
+		return true;
+	case CLASS_STI:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_sti(t, eip);
+		return true;
+	case CLASS_PUSHF:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_pushf(t, eip);
+		return true;
+	case CLASS_JMP:
+		add_map(t, BT_MAP_INSN, branch_target(t, eip), 0);
+		emit_exit_jmp(t, branch_target(t, eip));
+		return false;
+	case CLASS_JCC:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_cond(t, eip);
+		return false;
+	case CLASS_CALL:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_call(t, eip);
+		return false;
+	case CLASS_LOOP:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_loop(t, bytes, eip);
+		return false;
+	case CLASS_RET:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_ret(t);
+		return false;
+	case CLASS_JMP_IND:
+	case CLASS_CALL_IND:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_indirect(t, bytes, eip, cls == CLASS_CALL_IND);
+		return false;
+	default: /* CLASS_IDENT */
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_bytes(&t->e, bytes, t->d->insn.length);
+		return true;
+	}
+}
+
+/* Resolve the block's exits: chain to translated targets, else stubs. */
+static void emit_exits(struct tblock *t)
+{
+	struct bt_cache *c = t->c;
+	unsigned int i;
+
+	for (i = 0; i < t->nexits; i++) {
+		struct pending_exit *x = &t->exits[i];
+		struct bt_block *to = bt_lookup(c, t->key, x->target);
+		bt_u32 dest;
+
+		if (to) {
+			dest = bt_block_addr(c, to);
+			c->stats.chained++;
+		} else {
+			dest = emit_addr(&t->e);
+			add_map(t, BT_MAP_EXIT, x->target, x->rel32);
+			emit_callout(&t->e);
+		}
+		bt_u32 rel = dest - (c->tc_low + x->rel32 + 4);
+
+		t->e.buf[x->rel32] = (bt_u8)rel;
+		t->e.buf[x->rel32 + 1] = (bt_u8)(rel >> 8);
+		t->e.buf[x->rel32 + 2] = (bt_u8)(rel >> 16);
+		t->e.buf[x->rel32 + 3] = (bt_u8)(rel >> 24);
+	}
+}
+
+static void hash_insert(struct bt_cache *c, struct bt_block *b)
+{
+	bt_u32 h = (b->eip ^ b->key.cs_base ^ (b->key.cs_sel << 7)) %
+		   BT_HASH_SIZE;
+
+	b->hash_next = c->hash[h];
+	c->hash[h] = (bt_u32)(b - c->blocks);
+}
+
+/* Room for one more block of the worst size? */
+static bool cache_has_room(const struct bt_cache *c)
+{
+	return c->nblocks < c->max_blocks &&
+	       c->nmap + 3 * BT_MAX_INSNS + 2 * MAX_EXITS <= c->max_map &&
+	       c->tc_used + BT_MAX_BLOCK_CODE <= c->tc_size;
+}
+
+int bt_translate(struct bt_cache *c, const struct bt_env *env,
+		 const struct bt_key *k, bt_u32 eip, struct bt_block **out)
+{
+	struct tblock t = { .c = c, .env = env, .key = k };
+	struct bt_block *b;
+	bt_u32 e = eip;
+	unsigned int n = 0;
+
+	if (!cache_has_room(c))
+		return BT_EFULL;
+	t.d = (struct decoded_insn *)c->scratch;
+	b = &c->blocks[c->nblocks];
+	*b = (struct bt_block){ .eip = eip, .key = *k, .tc_off = c->tc_used,
+				.map_first = c->nmap, .hash_next = BT_NONE };
+	b->lin_start = k->cs_base + eip;
+	b->lin_end = b->lin_start + 1;
+	t.b = b;
+	t.e = (struct emit){ .buf = c->tc, .base_low = c->tc_low,
+			     .pos = c->tc_used,
+			     .end = c->tc_used + BT_MAX_BLOCK_CODE };
+	/*
+	 * Each instruction needs at most ~40 bytes (the indirect call); the
+	 * block stops while there is room for one more and its exit stubs.
+	 */
+	for (;;) {
+		bool more = translate_insn(&t, e);
+
+		n++;
+		if (!more)
+			break;
+		e = next_eip(&t, e);
+		if (n >= BT_MAX_INSNS || t.e.end - t.e.pos < 96) {
+			add_map(&t, BT_MAP_INSN, e, 0);
+			emit_exit_jmp(&t, e);
+			break;
+		}
+	}
+	emit_exits(&t);
+	if (t.e.overflow)
+		return BT_EFULL;
+	/* At least 5 bytes: an invalidated block's entry becomes a jmp. */
+	while (t.e.pos - b->tc_off < 5)
+		emit_u8(&t.e, 0xcc);
+	b->tc_len = t.e.pos - b->tc_off;
+	c->tc_used = t.e.pos;
+	c->nblocks++;
+	c->stats.blocks++;
+	c->stats.insns += b->ninsns;
+	hash_insert(c, b);
+	*out = b;
+	return BT_OK;
+}

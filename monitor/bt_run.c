@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running guest ring 0 from the translation cache (docs/translator.md).
+ *
+ * Before the guest's ring 0 runs, bt_prepare() finds (or makes) the
+ * translation of CS:EIP and the hardware frame gets CS = BT_CS_SEL (flat
+ * code at DPL 1), EIP = the translation, GS = BT_GS_SEL (the per-vCPU
+ * page).  The guest's own CS and GS stay in x->sregs.  Every trap from
+ * translated code first goes through bt_sync_from_hw(), which maps the TC
+ * address back to the guest EIP; from there the trap is handled exactly as
+ * if the guest's own instruction had trapped.  A trap inside a rewritten
+ * sequence (only a host interrupt can land there) leaves the guest "mid
+ * sequence": it resumes where it was, single-stepping to the next guest
+ * instruction boundary before anything else happens to it.
+ */
+#include "bt_monitor.h"
+
+/* Flat 4 GiB code, DPL 1, 32-bit, readable (SDM 3A §3.4.5). */
+#define BT_CS_DESC 0x00cfbb000000ffffULL
+/* Data, DPL 1, present, writable, accessed, byte granular; base, limit below. */
+#define BT_GS_ACCESS 0x0040b30000000000ULL
+
+static u64 window_desc(u32 base)
+{
+	return BT_GS_ACCESS | (BT_VP_SIZE - 1) | ((u64)(base & 0xffffff) << 16) |
+	       ((u64)(base >> 24) << 56);
+}
+
+static u8 *window(const struct bt86_xdata *x)
+{
+	return (u8 *)(uintptr_t)x->bt.window;
+}
+
+static u32 window_u32(const struct bt86_xdata *x, u32 off)
+{
+	return *(volatile u32 *)(window(x) + off);
+}
+
+static bt_u32 fetch_guest(void *opaque, bt_u32 lin, bt_u8 *buf, bt_u32 len)
+{
+	struct bt86_xdata *x = opaque;
+
+	while (len && !guest_range_ok(x, lin, len))
+		len--;
+	if (len && guest_read(x, lin, buf, len))
+		return 0;
+	return len;
+}
+
+/* The cache lives in the metadata area; set it up at the first entry. */
+static void cache_setup(struct bt86_xdata *x)
+{
+	struct bt_meta *m = bt_meta(x);
+	struct bt_cache *c = &m->cache;
+	u8 *p = (u8 *)(m + 1);
+	u8 *end = (u8 *)m + BT_META_SIZE;
+
+	mon_memset(m, 0, sizeof(*m));
+	c->tc = (u8 *)(uintptr_t)x->bt.tc;
+	c->tc_low = x->bt.tc_low;
+	c->tc_size = BT_TC_SIZE;
+	c->window = window(x);
+	c->window_low = x->bt.window_low;
+	c->scratch = &m->scratch;
+	c->hash = (u32 *)p;
+	p += BT_HASH_SIZE * sizeof(u32);
+	c->max_map = 65536;
+	c->map = (struct bt_map *)p;
+	p += c->max_map * sizeof(struct bt_map);
+	c->blocks = (struct bt_block *)p;
+	c->max_blocks = (u32)((end - p) / sizeof(struct bt_block));
+	m->env.opaque = x;
+	m->env.fetch = fetch_guest;
+	m->env.hot = bt_is_hot;
+	bt_cache_init(c);
+	x->bt.ready = 1;
+	x->bt.fast_sel = 0xffffffff;
+}
+
+/* At vcpu_load: the BT slots of the shadow GDT, and a clean slate. */
+void bt_load(struct bt86_xdata *x)
+{
+	u64 *gdt = (u64 *)((u8 *)x + XDATA_GUEST_GDT);
+
+	if (!x->bt.enabled)
+		return;
+	gdt[BT_CS_SLOT] = BT_CS_DESC;
+	gdt[BT_GS_SLOT] = window_desc(x->bt.window_low);
+	if (!x->bt.ready)
+		cache_setup(x);
+	x->bt.midseq = 0;
+	x->bt.stepping = 0;
+	x->bt.native = 0;
+	x->bt.enter = 0;
+}
+
+/*
+ * A trap from translated code: where in the guest's code it stopped.  The
+ * call out is a trap (EIP past the INT), everything else stops at the
+ * start of an instruction.
+ */
+void bt_sync_from_hw(struct bt86_xdata *x)
+{
+	struct bt_cache *c = bt_cache(x);
+	const struct bt_map *m;
+	struct bt_block *b;
+	u32 rip = (u32)x->rip;
+
+	x->bt.kind = BT_MAP_INSN;
+	x->bt.block = BT_NO_BLOCK;
+	x->bt.shadow = 0;
+	if (!bt_from_tc(x))
+		return;
+	if (window(x)[BT_VP_VIF] & 0x02)
+		x->regs.eflags |= EFLAGS_IF;
+	else
+		x->regs.eflags &= ~EFLAGS_IF;
+	if (x->vector == BT_CALLOUT_VECTOR)
+		rip -= 2;
+	m = bt_map_find(c, rip, &b);
+	if (!m) {
+		x->bt.midseq = 1;
+		x->bt.rip = (u32)x->rip;
+		return;
+	}
+	x->bt.midseq = 0;
+	x->bt.kind = m->kind;
+	x->bt.arg = m->arg;
+	x->bt.block = b ? (u32)(b - c->blocks) : BT_NO_BLOCK;
+	x->bt.shadow = m->shadow;
+	x->regs.eip = m->kind == BT_MAP_IND_MISS
+			      ? window_u32(x, BT_VP_TARGET)
+			      : m->guest_eip;
+}
+
+/* The translation of CS:@eip, made if missing; flushes a full cache. */
+static struct bt_block *block_for(struct bt86_xdata *x, u32 eip)
+{
+	struct bt_meta *m = bt_meta(x);
+	struct bt_cache *c = &m->cache;
+	struct bt_key k = { .cs_base = x->sregs.cs.base,
+			    .cs_limit = x->sregs.cs.limit,
+			    .cs_sel = x->sregs.cs.selector };
+	struct bt_block *b = bt_lookup(c, &k, eip);
+	int ret;
+
+	c->stats.lookups++;
+	if (b) {
+		c->stats.lookup_hits++;
+		return b;
+	}
+	ret = bt_translate(c, &m->env, &k, eip, &b);
+	if (ret == BT_EFULL) {
+		bt_cache_flush(c);
+		bt_untrace_all(x);
+		c->stats.flushes++;
+		ret = bt_translate(c, &m->env, &k, eip, &b);
+	}
+	if (ret)
+		return NULL;
+	bt_trace_block(x, b);
+	return b;
+}
+
+/*
+ * Before guest code runs: guest ring 0 (32-bit code, not single-stepped)
+ * enters its translation; everything else runs natively.
+ */
+void bt_prepare(struct bt86_xdata *x)
+{
+	struct bt_cache *c = bt_cache(x);
+	struct bt_block *b;
+	u8 *w = window(x);
+
+	x->bt.enter = 0;
+	if (!x->bt.enabled || vcpu_cpl(x) != 0 || !x->sregs.cs.db ||
+	    x->v.step || x->bt.native || (x->regs.eflags & EFLAGS_TF))
+		return;
+	/* The fast table holds translations for one CS only. */
+	if (x->bt.fast_sel != x->sregs.cs.selector ||
+	    x->bt.fast_base != x->sregs.cs.base) {
+		bt_fast_clear(c);
+		x->bt.fast_sel = x->sregs.cs.selector;
+		x->bt.fast_base = x->sregs.cs.base;
+	}
+	b = block_for(x, x->regs.eip);
+	if (!b) {
+		x->bt.native = 1;
+		return;
+	}
+	bt_fast_insert(c, x->regs.eip, b);
+	x->bt.enter = bt_block_addr(c, b);
+	w[BT_VP_VIF] = (x->regs.eflags & EFLAGS_IF) ? 0x02 : 0;
+	w[BT_VP_VIOPL] = (u8)(((x->regs.eflags & EFLAGS_IOPL) >> IOPL_SHIFT)
+			      << 4);
+	*(volatile u32 *)(w + BT_VP_WANT) =
+		x->v.irq_vector != XIRQ_NONE || x->v.irq_window;
+}
+
+/* A translated branch reached an untranslated target: translate, chain. */
+static long callout_exit(struct bt86_xdata *x)
+{
+	struct bt_cache *c = bt_cache(x);
+	u64 flushes = c->stats.flushes;
+	struct bt_block *to = block_for(x, x->regs.eip);
+	struct bt_map exit = { .arg = x->bt.arg };
+
+	if (to && c->stats.flushes == flushes)
+		bt_chain(c, &exit, to);
+	return 0;
+}
+
+/* A branch into an invalidated block: send it to the new translation. */
+static long callout_dead(struct bt86_xdata *x)
+{
+	struct bt_cache *c = bt_cache(x);
+	u32 dead = x->bt.block;
+	u64 flushes = c->stats.flushes;
+	struct bt_block *to = block_for(x, x->regs.eip);
+
+	if (to && dead != BT_NO_BLOCK && c->stats.flushes == flushes)
+		bt_revive(c, &c->blocks[dead], to);
+	return 0;
+}
+
+/* A monitor bug: translated code stopped where no map entry says why. */
+static long bt_lost(struct bt86_xdata *x, u32 why)
+{
+	return exit_unsupported(x, BT86_UNSUPPORTED_BT, ((u64)why << 32) |
+							(u32)x->rip);
+}
+
+/* int $0x1f from translated code (trap.c sends the guest's own elsewhere). */
+long bt_callout(struct bt86_xdata *x)
+{
+	struct bt_cache *c = bt_cache(x);
+
+	switch (x->bt.kind) {
+	case BT_MAP_EXIT:
+		c->stats.callouts[BT_CO_EXIT]++;
+		return callout_exit(x);
+	case BT_MAP_IND_MISS:
+		c->stats.callouts[BT_CO_IND]++;
+		c->stats.ind_misses++;
+		return 0; /* bt_prepare() fills the fast table */
+	case BT_MAP_CALLOUT:
+		c->stats.callouts[BT_CO_EMULATE]++;
+		return bt_emulate(x);
+	case BT_MAP_STEP:
+		c->stats.callouts[BT_CO_STEP]++;
+		c->stats.native_steps++;
+		x->bt.native = 1;
+		return 0;
+	case BT_MAP_STI:
+		/* STI with an interrupt waiting: it comes after one more insn */
+		c->stats.callouts[BT_CO_STI]++;
+		x->v.shadow = 1;
+		return 0;
+	case BT_MAP_DEAD:
+		c->stats.callouts[BT_CO_DEAD]++;
+		return callout_dead(x);
+	default:
+		return bt_lost(x, x->bt.kind);
+	}
+}
+
+/*
+ * A trap that left the guest inside a rewritten sequence.  Only the
+ * monitor's own single step (or a host event, handled before) may.
+ */
+long bt_trap_midseq(struct bt86_xdata *x)
+{
+	if (x->vector == VEC_DB && x->bt.stepping) {
+		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
+		return 0;
+	}
+	return bt_lost(x, 0x100 | (u32)x->vector);
+}
+
+/* The counters the module reports (BT86_GET_VCPU_STATS). */
+void bt_export_stats(struct bt86_xdata *x)
+{
+	const struct bt_cache *c = bt_cache(x);
+	struct bt86_bt_stats *s = &x->stats.bt;
+	unsigned int i;
+
+	if (!x->bt.ready)
+		return;
+	s->blocks = c->stats.blocks;
+	s->insns = c->stats.insns;
+	s->tc_used = c->tc_used;
+	s->tc_size = c->tc_size;
+	s->lookups = c->stats.lookups;
+	s->lookup_hits = c->stats.lookup_hits;
+	s->chained = c->stats.chained;
+	s->ind_hits = window_u32(x, BT_VP_IND_HITS);
+	s->ind_misses = c->stats.ind_misses;
+	for (i = 0; i < BT_CO_COUNT && i < 8; i++)
+		s->callouts[i] = c->stats.callouts[i];
+	s->invalidated = c->stats.invalidated;
+	s->write_faults = c->stats.write_faults;
+	s->retranslated = c->stats.retranslated;
+	s->flushes = c->stats.flushes;
+	s->native_steps = c->stats.native_steps;
+	s->refused = c->stats.refused;
+}
