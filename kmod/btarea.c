@@ -22,18 +22,18 @@
 #include "xdata.h"
 
 /* Monitor addresses, past the image and the run areas' I/O pages. */
-#define BT_GPT_OFFSET	 (32UL << 20) /* guest RAM's PTEs: up to 8 MiB */
-#define BT_ALIAS_OFFSET	 (64UL << 20) /* per vCPU: 8 MiB each */
-#define BT_ALIAS_STRIDE	 (8UL << 20)
-#define BT_ALIAS_TC	 0x10000
-#define BT_ALIAS_META	 (4UL << 20)
+#define BT_GPT_OFFSET	(32UL << 20) /* guest RAM's PTEs: up to 8 MiB */
+#define BT_ALIAS_OFFSET (64UL << 20) /* per vCPU: 8 MiB each */
+#define BT_ALIAS_STRIDE (8UL << 20)
+#define BT_ALIAS_TC	0x10000
+#define BT_ALIAS_META	(4UL << 20)
 
-#define BT_TC_PAGES	 (BT_TC_SIZE >> PAGE_SHIFT)
-#define BT_META_PAGES	 (BT_META_SIZE >> PAGE_SHIFT)
-#define BT_AREA_PAGES	 (BT_WINDOW_PAGES + BT_TC_PAGES + BT_META_PAGES)
+#define BT_TC_PAGES   (BT_TC_SIZE >> PAGE_SHIFT)
+#define BT_META_PAGES (BT_META_SIZE >> PAGE_SHIFT)
+#define BT_AREA_PAGES (BT_WINDOW_PAGES + BT_TC_PAGES + BT_META_PAGES)
 
-static const u64 bt_data = BT86_PTE_P | BT86_PTE_RW | BT86_PTE_A |
-			   BT86_PTE_D | BT86_PTE_NX;
+static const u64 bt_data = BT86_PTE_P | BT86_PTE_RW | BT86_PTE_A | BT86_PTE_D |
+			   BT86_PTE_NX;
 
 static u32 bt86_window_low(unsigned int id)
 {
@@ -72,8 +72,8 @@ static int bt86_btarea_map(struct bt86_vcpu *vcpu, u64 alias, u32 low)
 		unsigned long pfn = page_to_pfn(vcpu->bt_pages[i]);
 
 		if (i < BT_WINDOW_PAGES) {
-			ret = bt86_mmu_map_page(mmu, alias + i * PAGE_SIZE,
-						pfn, bt_data);
+			ret = bt86_mmu_map_page(mmu, alias + i * PAGE_SIZE, pfn,
+						bt_data);
 			if (!ret)
 				ret = bt86_mmu_map_page(
 					mmu, low + i * PAGE_SIZE, pfn, bt_data);
@@ -84,9 +84,9 @@ static int bt86_btarea_map(struct bt86_vcpu *vcpu, u64 alias, u32 low)
 			ret = bt86_mmu_map_page(mmu, alias + off, pfn, bt_data);
 			/* read-only and executable for guest code */
 			if (!ret)
-				ret = bt86_mmu_map_page(
-					mmu, low + off, pfn,
-					BT86_PTE_P | BT86_PTE_A);
+				ret = bt86_mmu_map_page(mmu, low + off, pfn,
+							BT86_PTE_P |
+								BT86_PTE_A);
 		} else {
 			u64 off = BT_ALIAS_META +
 				  (u64)(i - BT_WINDOW_PAGES - BT_TC_PAGES) *
@@ -118,8 +118,7 @@ int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x)
 	if (!vcpu->bt_pages)
 		return -ENOMEM;
 	for (i = 0; i < BT_AREA_PAGES; i++) {
-		vcpu->bt_pages[i] =
-			alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		vcpu->bt_pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 		if (!vcpu->bt_pages[i]) {
 			bt86_btarea_free(vcpu);
 			return -ENOMEM;

@@ -244,9 +244,11 @@ struct bt86_xbt {
 	u32 enter;    /* resume at this TC address (0: run natively) */
 	u32 kind;     /* the map entry of the last trap from the TC */
 	u32 arg;
-	u32 block;    /* its block, or BT_NO_BLOCK */
-	u32 shadow;   /* it follows an STI: interrupts wait one insn */
-	u32 fast_sel; /* the CS the fast table holds translations for */
+	u32 block;	/* its block, or BT_NO_BLOCK */
+	u32 shadow;	/* it follows an STI: interrupts wait one insn */
+	u32 resume_tc;	/* the TC address of the last trap's guest insn ... */
+	u32 resume_eip; /* ... and its EIP: resume there, not in a new block */
+	u32 fast_sel;	/* the CS the fast table holds translations for */
 	u32 fast_base;
 };
 #define BT_NO_BLOCK 0xffffffffu

@@ -106,7 +106,8 @@ static void note_fault(struct bt86_xdata *x, u32 eip)
 		m->hot_eip[h] = eip;
 		m->hot_count[h] = 0;
 	}
-	if (m->hot_count[h] < BT_HOT_FAULTS && ++m->hot_count[h] == BT_HOT_FAULTS) {
+	if (m->hot_count[h] < BT_HOT_FAULTS &&
+	    ++m->hot_count[h] == BT_HOT_FAULTS) {
 		/* its blocks go; the next translation makes it a call out */
 		bt_invalidate_range(bt_cache(x), x->sregs.cs.base + eip, 1);
 		m->cache.stats.retranslated++;

@@ -22,8 +22,8 @@
 
 static u64 window_desc(u32 base)
 {
-	return BT_GS_ACCESS | (BT_VP_SIZE - 1) | ((u64)(base & 0xffffff) << 16) |
-	       ((u64)(base >> 24) << 56);
+	return BT_GS_ACCESS | (BT_VP_SIZE - 1) |
+	       ((u64)(base & 0xffffff) << 16) | ((u64)(base >> 24) << 56);
 }
 
 static u8 *window(const struct bt86_xdata *x)
@@ -109,6 +109,7 @@ void bt_sync_from_hw(struct bt86_xdata *x)
 	x->bt.kind = BT_MAP_INSN;
 	x->bt.block = BT_NO_BLOCK;
 	x->bt.shadow = 0;
+	x->bt.resume_tc = 0;
 	if (!bt_from_tc(x))
 		return;
 	if (window(x)[BT_VP_VIF] & 0x02)
@@ -128,9 +129,36 @@ void bt_sync_from_hw(struct bt86_xdata *x)
 	x->bt.arg = m->arg;
 	x->bt.block = b ? (u32)(b - c->blocks) : BT_NO_BLOCK;
 	x->bt.shadow = m->shadow;
-	x->regs.eip = m->kind == BT_MAP_IND_MISS
-			      ? window_u32(x, BT_VP_TARGET)
-			      : m->guest_eip;
+	x->regs.eip = m->kind == BT_MAP_IND_MISS ? window_u32(x, BT_VP_TARGET)
+						 : m->guest_eip;
+	/*
+	 * A guest instruction's own start: if the guest goes on there (an
+	 * interrupt of the host's, #NM, a write fault), it resumes in this
+	 * block rather than in a new one starting mid-way.
+	 */
+	if (m->kind == BT_MAP_INSN && b) {
+		x->bt.resume_tc = rip;
+		x->bt.resume_eip = m->guest_eip;
+	}
+}
+
+/* The TC address to resume the guest at without a lookup, or 0. */
+static u32 resume_here(struct bt86_xdata *x)
+{
+	struct bt_cache *c = bt_cache(x);
+	struct bt_block *b;
+	u32 tc = x->bt.resume_tc;
+
+	x->bt.resume_tc = 0;
+	if (!tc || x->regs.eip != x->bt.resume_eip || x->bt.block >= c->nblocks)
+		return 0;
+	b = &c->blocks[x->bt.block];
+	if ((b->flags & BT_BLOCK_DEAD) ||
+	    b->key.cs_sel != x->sregs.cs.selector ||
+	    b->key.cs_base != x->sregs.cs.base ||
+	    b->key.cs_limit != x->sregs.cs.limit)
+		return 0;
+	return tc;
 }
 
 /* The translation of CS:@eip, made if missing; flushes a full cache. */
@@ -183,18 +211,21 @@ void bt_prepare(struct bt86_xdata *x)
 		x->bt.fast_sel = x->sregs.cs.selector;
 		x->bt.fast_base = x->sregs.cs.base;
 	}
-	b = block_for(x, x->regs.eip);
-	if (!b) {
-		x->bt.native = 1;
-		return;
+	x->bt.enter = resume_here(x);
+	if (!x->bt.enter) {
+		b = block_for(x, x->regs.eip);
+		if (!b) {
+			x->bt.native = 1;
+			return;
+		}
+		bt_fast_insert(c, x->regs.eip, b);
+		x->bt.enter = bt_block_addr(c, b);
 	}
-	bt_fast_insert(c, x->regs.eip, b);
-	x->bt.enter = bt_block_addr(c, b);
 	w[BT_VP_VIF] = (x->regs.eflags & EFLAGS_IF) ? 0x02 : 0;
-	w[BT_VP_VIOPL] = (u8)(((x->regs.eflags & EFLAGS_IOPL) >> IOPL_SHIFT)
-			      << 4);
-	*(volatile u32 *)(w + BT_VP_WANT) =
-		x->v.irq_vector != XIRQ_NONE || x->v.irq_window;
+	w[BT_VP_VIOPL] =
+		(u8)(((x->regs.eflags & EFLAGS_IOPL) >> IOPL_SHIFT) << 4);
+	*(volatile u32 *)(w + BT_VP_WANT) = x->v.irq_vector != XIRQ_NONE ||
+					    x->v.irq_window;
 }
 
 /* A translated branch reached an untranslated target: translate, chain. */
@@ -226,8 +257,8 @@ static long callout_dead(struct bt86_xdata *x)
 /* A monitor bug: translated code stopped where no map entry says why. */
 static long bt_lost(struct bt86_xdata *x, u32 why)
 {
-	return exit_unsupported(x, BT86_UNSUPPORTED_BT, ((u64)why << 32) |
-							(u32)x->rip);
+	return exit_unsupported(x, BT86_UNSUPPORTED_BT,
+				((u64)why << 32) | (u32)x->rip);
 }
 
 /* int $0x1f from translated code (trap.c sends the guest's own elsewhere). */
