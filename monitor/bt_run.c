@@ -254,7 +254,11 @@ static long callout_dead(struct bt86_xdata *x)
 	return 0;
 }
 
-/* A monitor bug: translated code stopped where no map entry says why. */
+/*
+ * Translated code stopped where no map entry says why: a monitor bug, or
+ * guest ring 0 sent itself out of the cache (it can write the per-vCPU
+ * page's fast table).  The VM stops with a dump either way.
+ */
 static long bt_lost(struct bt86_xdata *x, u32 why)
 {
 	return exit_unsupported(x, BT86_UNSUPPORTED_BT,
@@ -301,11 +305,13 @@ long bt_callout(struct bt86_xdata *x)
  */
 long bt_trap_midseq(struct bt86_xdata *x)
 {
+	if (!bt_in_tc(bt_cache(x), x->bt.rip))
+		return bt_lost(x, BT_LOST_ESCAPED);
 	if (x->vector == VEC_DB && x->bt.stepping) {
 		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
 		return 0;
 	}
-	return bt_lost(x, 0x100 | (u32)x->vector);
+	return bt_lost(x, BT_LOST_FAULT | (u32)x->vector);
 }
 
 /* The counters the module reports (BT86_GET_VCPU_STATS). */

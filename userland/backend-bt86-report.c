@@ -215,9 +215,13 @@ static void report_unsupported(const uint64_t *d, unsigned int ndata)
 		       v, eip);
 		break;
 	case BT86_UNSUPPORTED_BT:
-		pr_msg("bt86 bug: translated code stopped at %08x, where the translator's map has no entry (why %#llx, guest eip %08x); please report it with this output",
-		       (unsigned int)d[2], (unsigned long long)(d[2] >> 32),
-		       eip);
+		if ((d[2] >> 32) == BT86_BT_LOST_ESCAPED)
+			pr_msg("guest ring-0 code left the translation cache (at %08x): it must have written the translator's per-vCPU page below 4 GiB; the VM is stopped",
+			       (unsigned int)d[2]);
+		else
+			pr_msg("bt86 bug: translated code stopped at %08x, where the translator's map has no entry (why %#llx, guest eip %08x); please report it with this output",
+			       (unsigned int)d[2],
+			       (unsigned long long)(d[2] >> 32), eip);
 		break;
 	default:
 		pr_msg("the guest did something this bt86 cannot run (reason %llu at eip %08x)",

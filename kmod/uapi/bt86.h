@@ -228,10 +228,15 @@ struct bt86_vcpu_stats {
 #define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
 #define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
 /*
- * Translated code stopped where the translator's map has no entry (a bt86
- * bug); data[2]: why << 32 | the TC address.
+ * Translated code stopped where the translator's map has no entry;
+ * data[2]: why << 32 | the TC address.  Why: a map kind (a call out the
+ * monitor does not know), BT86_BT_LOST_FAULT | vector (an exception inside
+ * a rewritten sequence), BT86_BT_LOST_ESCAPED (guest ring 0 ran code
+ * outside the cache with the cache's CS: it rewrote the per-vCPU page).
  */
-#define BT86_UNSUPPORTED_BT 7
+#define BT86_UNSUPPORTED_BT  7
+#define BT86_BT_LOST_FAULT   0x100
+#define BT86_BT_LOST_ESCAPED 0x200
 
 /* --- the shared run area (mmap of a vCPU fd) ---------------------------- */
 

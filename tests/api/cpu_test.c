@@ -96,13 +96,11 @@ FIXTURE_VARIANT(cpu)
 	unsigned int mode;
 };
 
-FIXTURE_VARIANT_ADD(cpu, tae)
-{
+FIXTURE_VARIANT_ADD(cpu, tae){
 	.mode = BT86_MODE_TAE,
 };
 
-FIXTURE_VARIANT_ADD(cpu, bt)
-{
+FIXTURE_VARIANT_ADD(cpu, bt){
 	.mode = BT86_MODE_BT,
 };
 
@@ -387,6 +385,34 @@ TEST_F(cpu, guest_paging_stops_the_vm_with_a_reason)
 	EXPECT_EQ(CODE + 8, self->run->internal.data[1]);
 	EXPECT_NE(0, self->run->internal.data[2] & 0x80000000);
 	EXPECT_EQ(-EIO, raw_ioctl(self->vcpu, BT86_RUN, 0));
+}
+
+/*
+ * movl $0x1100, 0xffc01800; movl $0x3000, 0xffc01804; push $0x1100; ret:
+ * guest ring 0 forges an entry of the translator's fast table (in the
+ * per-vCPU page at 0xffc00000 below 4 GiB, writable at CPL 1), then
+ * returns through it to its own code at 0x3000 (a HLT) instead of a
+ * translation.
+ */
+static const uint8_t forge_fast_table[] = { 0xc7, 0x05, 0x00, 0x18, 0xc0, 0xff,
+					    0x00, 0x11, 0x00, 0x00, 0xc7, 0x05,
+					    0x04, 0x18, 0xc0, 0xff, 0x00, 0x30,
+					    0x00, 0x00, 0x68, 0x00, 0x11, 0x00,
+					    0x00, 0xc3 };
+
+/* The per-vCPU page is guest input: a guest that forges it stops itself. */
+TEST_F(cpu, forged_per_vcpu_page_stops_only_this_vm)
+{
+	if (variant->mode != BT86_MODE_BT)
+		SKIP(return, "the per-vCPU page exists in BT mode only");
+	start(_metadata, self, forge_fast_table, sizeof(forge_fast_table), 0);
+	self->ram[0x3000] = 0xf4;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
+	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
+	EXPECT_EQ(BT86_UNSUPPORTED_BT, self->run->internal.data[0]);
+	EXPECT_EQ(BT86_BT_LOST_ESCAPED, self->run->internal.data[2] >> 32);
+	EXPECT_EQ(0x3000, (uint32_t)self->run->internal.data[2]);
 }
 
 TEST_HARNESS_MAIN

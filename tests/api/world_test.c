@@ -37,13 +37,11 @@ FIXTURE_VARIANT(world)
 	unsigned int mode;
 };
 
-FIXTURE_VARIANT_ADD(world, tae)
-{
+FIXTURE_VARIANT_ADD(world, tae){
 	.mode = BT86_MODE_TAE,
 };
 
-FIXTURE_VARIANT_ADD(world, bt)
-{
+FIXTURE_VARIANT_ADD(world, bt){
 	.mode = BT86_MODE_BT,
 };
 
