@@ -38,18 +38,22 @@ typedef uint64_t bt_u64;
  * it is guest-controlled input: the monitor reads only the IF bit of
  * vif and the statistics counter, and trusts neither.
  */
-#define BT_VP_VIF	 0x00 /* u8: 0x02 when the virtual IF is 1 (EFLAGS bits 15:8) */
-#define BT_VP_VIOPL	 0x01 /* u8: the virtual IOPL << 4 (EFLAGS bits 15:8) */
-#define BT_VP_WANT	 0x04 /* u32: nonzero when the monitor wants STI to call out */
-#define BT_VP_TARGET	 0x08 /* u32: the guest EIP of an indirect branch */
-#define BT_VP_JUMP	 0x0c /* u32: its translation, for the final jmp */
-#define BT_VP_SAVE_EAX	 0x10
-#define BT_VP_SAVE_EBX	 0x14
-#define BT_VP_SAVE_ECX	 0x18
-#define BT_VP_IND_HITS	 0x20 /* u32: indirect branches found in the fast table */
-#define BT_VP_FAST	 0x1000 /* the fast indirect table: {eip, tc address} */
-#define BT_FAST_ENTRIES	 512
-#define BT_VP_SIZE	 0x2000 /* two pages: %gs limit is BT_VP_SIZE - 1 */
+#define BT_VP_VIF \
+	0x00 /* u8: 0x02 when the virtual IF is 1 (EFLAGS bits 15:8) */
+#define BT_VP_VIOPL 0x01 /* u8: the virtual IOPL << 4 (EFLAGS bits 15:8) */
+#define BT_VP_WANT \
+	0x04 /* u32: nonzero when the monitor wants STI to call out */
+#define BT_VP_TARGET	0x08 /* u32: the guest EIP of an indirect branch */
+#define BT_VP_JUMP	0x0c /* u32: its translation, for the final jmp */
+#define BT_VP_SAVE_EAX	0x10
+#define BT_VP_SAVE_EBX	0x14
+#define BT_VP_SAVE_ECX	0x18
+#define BT_VP_IND_HITS	0x20 /* u32: indirect branches found in the fast table */
+#define BT_VP_SEL	0x40 /* u32[6]: the guest's ES CS SS DS FS GS selectors */
+#define BT_VP_POPF	0x100 /* u8[256]: POPFD needs the monitor, by bits 15:8 */
+#define BT_VP_FAST	0x1000 /* the fast indirect table: {eip, tc address} */
+#define BT_FAST_ENTRIES 512
+#define BT_VP_SIZE	0x2000 /* two pages: %gs limit is BT_VP_SIZE - 1 */
 
 /* Why translated code called the monitor (struct bt_map.kind). */
 enum bt_map_kind {
@@ -83,17 +87,17 @@ struct bt_key {
 #define BT_BLOCK_DEAD 1
 
 struct bt_block {
-	bt_u32 eip;	   /* guest EIP (an offset in CS) */
-	bt_u32 lin_start;  /* guest linear range of its code */
-	bt_u32 lin_end;	   /* exclusive */
+	bt_u32 eip;	  /* guest EIP (an offset in CS) */
+	bt_u32 lin_start; /* guest linear range of its code */
+	bt_u32 lin_end;	  /* exclusive */
 	struct bt_key key;
-	bt_u32 tc_off;	   /* its code in the TC */
+	bt_u32 tc_off; /* its code in the TC */
 	bt_u32 tc_len;
-	bt_u32 map_first;  /* its entries in bt_cache.map */
+	bt_u32 map_first; /* its entries in bt_cache.map */
 	bt_u32 map_count;
-	bt_u32 hash_next;  /* next block in the same hash chain, or BT_NONE */
-	bt_u32 ninsns;	   /* guest instructions translated */
-	bt_u32 flags;	   /* BT_BLOCK_* */
+	bt_u32 hash_next; /* next block in the same hash chain, or BT_NONE */
+	bt_u32 ninsns;	  /* guest instructions translated */
+	bt_u32 flags;	  /* BT_BLOCK_* */
 };
 
 #define BT_NONE 0xffffffffu
@@ -154,19 +158,19 @@ struct bt_cache {
 	bt_u32 nmap, max_map;
 	bt_u32 *hash; /* BT_HASH_SIZE heads */
 	struct bt_stats stats;
-	void *scratch; /* a struct decoded_insn for the translator */
-	bt_u8 *window; /* writable alias of the per-vCPU page */
+	void *scratch;	       /* a struct decoded_insn for the translator */
+	bt_u8 *window;	       /* writable alias of the per-vCPU page */
 	struct bt_map special; /* what bt_map_find() returns for the prologue */
 };
 
 #define BT_HASH_SIZE	  4096
-#define BT_MAX_INSNS	  48  /* guest instructions per block, at most */
+#define BT_MAX_INSNS	  48   /* guest instructions per block, at most */
 #define BT_MAX_BLOCK_CODE 1024 /* TC bytes one block may need, at most */
 
 /* Results of bt_translate() */
-#define BT_OK	   0
-#define BT_EFULL   -1 /* no room: flush and try again */
-#define BT_EFETCH  -2 /* no byte of code could be read at the EIP */
+#define BT_OK	  0
+#define BT_EFULL  -1 /* no room: flush and try again */
+#define BT_EFETCH -2 /* no byte of code could be read at the EIP */
 
 /* cache.c */
 void bt_cache_init(struct bt_cache *c);

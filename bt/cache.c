@@ -61,12 +61,17 @@ void bt_fast_insert(struct bt_cache *c, bt_u32 eip, const struct bt_block *b)
  */
 static void emit_prologue(struct bt_cache *c)
 {
-	struct emit e = { .buf = c->tc, .base_low = c->tc_low, .pos = 0,
-			  .end = 256 };
+	struct emit e = {
+		.buf = c->tc, .base_low = c->tc_low, .pos = 0, .end = 256
+	};
 	static const bt_u8 seto_al[3] = { 0x0f, 0x90, 0xc0 };
 	static const bt_u8 mov_ecx_ebx[2] = { 0x89, 0xd9 };
-	static const bt_u8 and_ecx[6] = { 0x81, 0xe1, (BT_FAST_ENTRIES - 1) & 0xff,
-					  (BT_FAST_ENTRIES - 1) >> 8, 0, 0 };
+	static const bt_u8 and_ecx[6] = { 0x81,
+					  0xe1,
+					  (BT_FAST_ENTRIES - 1) & 0xff,
+					  (BT_FAST_ENTRIES - 1) >> 8,
+					  0,
+					  0 };
 	static const bt_u8 restore_flags[3] = { 0x04, 0x7f, 0x9e };
 	bt_u32 jne_at, miss;
 

@@ -76,8 +76,9 @@ static enum bt_class classify_branch(const struct decoded_insn *d)
 		return op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? CLASS_JMP
 								: CLASS_JMP_IND;
 	case ZYDIS_MNEMONIC_CALL:
-		return op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE ? CLASS_CALL
-								: CLASS_CALL_IND;
+		return op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE
+			       ? CLASS_CALL
+			       : CLASS_CALL_IND;
 	case ZYDIS_MNEMONIC_LOOP:
 	case ZYDIS_MNEMONIC_LOOPE:
 	case ZYDIS_MNEMONIC_LOOPNE:
@@ -98,10 +99,16 @@ enum bt_class bt_classify(const struct decoded_insn *d)
 		return CLASS_STI;
 	case ZYDIS_MNEMONIC_PUSHFD:
 		return CLASS_PUSHF;
+	case ZYDIS_MNEMONIC_POPFD:
+		return CLASS_POPF;
+	case ZYDIS_MNEMONIC_PUSH:
+		if (d->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    is_sreg(d->ops[0].reg.value) && d->insn.operand_width == 32)
+			return CLASS_PUSH_SREG;
+		break;
 	/* Robin & Irvine's sensitive unprivileged instructions */
 	case ZYDIS_MNEMONIC_PUSHF:
 	case ZYDIS_MNEMONIC_POPF:
-	case ZYDIS_MNEMONIC_POPFD:
 	case ZYDIS_MNEMONIC_LAR:
 	case ZYDIS_MNEMONIC_LSL:
 	case ZYDIS_MNEMONIC_VERR:

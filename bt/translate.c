@@ -202,7 +202,8 @@ static void emit_sti(struct tblock *t, bt_u32 eip)
  */
 static void emit_pushf(struct tblock *t, bt_u32 eip)
 {
-	static const bt_u8 load_top[3] = { 0x8b, 0x04, 0x24 }; /* mov (%esp),%eax */
+	static const bt_u8 load_top[3] = { 0x8b, 0x04,
+					   0x24 }; /* mov (%esp),%eax */
 
 	emit_store_gs(&t->e, REG_EAX, BT_VP_SAVE_EAX);
 	add_map(t, BT_MAP_INSN, eip, 0);
@@ -212,9 +213,61 @@ static void emit_pushf(struct tblock *t, bt_u32 eip)
 	emit_u32(&t->e, ~0x300u);
 	emit_gs_modrm(&t->e, 0x0a, 4, BT_VP_VIF);   /* or %gs:VIF, %ah */
 	emit_gs_modrm(&t->e, 0x0a, 4, BT_VP_VIOPL); /* or %gs:VIOPL, %ah */
-	emit_u8(&t->e, 0x9d); /* popfl */
-	emit_u8(&t->e, 0x50); /* pushl %eax */
+	emit_u8(&t->e, 0x9d);			    /* popfl */
+	emit_u8(&t->e, 0x50);			    /* pushl %eax */
 	emit_load_gs(&t->e, REG_EAX, BT_VP_SAVE_EAX);
+}
+
+/*
+ * POPFD: the real POPFD sets everything but IF and IOPL at CPL 1 (SDM 2B
+ * "POPF"), so only the virtual IF needs writing.  Bits 15:8 of the popped
+ * value index a table the monitor keeps (BT_VP_POPF): nonzero when they
+ * set TF or change IOPL, which the monitor does.  The flags are free to
+ * use until the final POPFD loads them.  If IF becomes 1 with an
+ * interrupt waiting, the monitor does the POPFD and delivers it.
+ */
+static void emit_popf(struct tblock *t, bt_u32 eip)
+{
+	static const bt_u8 load_hi[5] = { 0x0f, 0xb6, 0x4c, 0x24, 0x01 };
+	static const bt_u8 need[4] = { 0x65, 0x0f, 0xb6, 0x89 };
+	static const bt_u8 and_if[3] = { 0x83, 0xe1, 0x02 };
+	bt_u32 jz_at;
+
+	emit_store_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	add_map(t, BT_MAP_INSN, eip, 0);
+	emit_bytes(&t->e, load_hi, 5); /* movzbl 1(%esp), %ecx */
+	emit_bytes(&t->e, need, 4);    /* movzbl %gs:POPF(%ecx), %ecx */
+	emit_u32(&t->e, BT_VP_POPF);
+	emit_u8(&t->e, 0xe3); /* jecxz over the call out */
+	emit_u8(&t->e, 9);
+	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	add_map(t, BT_MAP_CALLOUT, eip, 0);
+	emit_callout(&t->e);
+	emit_bytes(&t->e, load_hi, 5);
+	emit_bytes(&t->e, and_if, 3);			/* and $2, %ecx */
+	emit_gs_modrm(&t->e, 0x88, REG_ECX, BT_VP_VIF); /* mov %cl, VIF */
+	emit_u8(&t->e, 0x74);				/* jz: IF stays 0 */
+	jz_at = t->e.pos;
+	emit_u8(&t->e, 0);
+	emit_gs_modrm(&t->e, 0x83, 7, BT_VP_WANT); /* cmpl $0, WANT */
+	emit_u8(&t->e, 0);
+	emit_u8(&t->e, 0x74); /* jz: nothing waits */
+	emit_u8(&t->e, 9);
+	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	add_map(t, BT_MAP_CALLOUT, eip, 0);
+	emit_callout(&t->e);
+	if (!t->e.overflow)
+		t->e.buf[jz_at] = (bt_u8)(t->e.pos - (jz_at + 1));
+	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	emit_u8(&t->e, 0x9d); /* popfl */
+}
+
+/* PUSH Sreg (32-bit): the guest's selector, zero-extended, from the window. */
+static void emit_push_sreg(struct tblock *t)
+{
+	emit_gs_modrm(&t->e, 0xff, 6,
+		      BT_VP_SEL +
+			      4 * (t->d->ops[0].reg.value - ZYDIS_REGISTER_ES));
 }
 
 /* --- the block --------------------------------------------------------- */
@@ -241,7 +294,8 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 
 	if (fetch_insn(t, eip, bytes))
 		cls = bt_classify(t->d);
-	if (cls != CLASS_STEP && t->env->hot && t->env->hot(t->env->opaque, eip))
+	if (cls != CLASS_STEP && t->env->hot &&
+	    t->env->hot(t->env->opaque, eip))
 		cls = CLASS_CALLOUT;
 	if (cls == CLASS_STEP || cls == CLASS_CALLOUT) {
 		add_map(t, cls == CLASS_STEP ? BT_MAP_STEP : BT_MAP_CALLOUT,
@@ -265,6 +319,14 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 	case CLASS_PUSHF:
 		add_map(t, BT_MAP_INSN, eip, 0);
 		emit_pushf(t, eip);
+		return true;
+	case CLASS_POPF:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_popf(t, eip);
+		return true;
+	case CLASS_PUSH_SREG:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_push_sreg(t);
 		return true;
 	case CLASS_JMP:
 		add_map(t, BT_MAP_INSN, branch_target(t, eip), 0);
@@ -328,8 +390,8 @@ static void emit_exits(struct tblock *t)
 
 static void hash_insert(struct bt_cache *c, struct bt_block *b)
 {
-	bt_u32 h = (b->eip ^ b->key.cs_base ^ (b->key.cs_sel << 7)) %
-		   BT_HASH_SIZE;
+	bt_u32 h =
+		(b->eip ^ b->key.cs_base ^ (b->key.cs_sel << 7)) % BT_HASH_SIZE;
 
 	b->hash_next = c->hash[h];
 	c->hash[h] = (bt_u32)(b - c->blocks);
@@ -355,12 +417,16 @@ int bt_translate(struct bt_cache *c, const struct bt_env *env,
 		return BT_EFULL;
 	t.d = (struct decoded_insn *)c->scratch;
 	b = &c->blocks[c->nblocks];
-	*b = (struct bt_block){ .eip = eip, .key = *k, .tc_off = c->tc_used,
-				.map_first = c->nmap, .hash_next = BT_NONE };
+	*b = (struct bt_block){ .eip = eip,
+				.key = *k,
+				.tc_off = c->tc_used,
+				.map_first = c->nmap,
+				.hash_next = BT_NONE };
 	b->lin_start = k->cs_base + eip;
 	b->lin_end = b->lin_start + 1;
 	t.b = b;
-	t.e = (struct emit){ .buf = c->tc, .base_low = c->tc_low,
+	t.e = (struct emit){ .buf = c->tc,
+			     .base_low = c->tc_low,
 			     .pos = c->tc_used,
 			     .end = c->tc_used + BT_MAX_BLOCK_CODE };
 	/*

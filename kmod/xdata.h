@@ -248,6 +248,7 @@ struct bt86_xbt {
 	u32 shadow;	/* it follows an STI: interrupts wait one insn */
 	u32 resume_tc;	/* the TC address of the last trap's guest insn ... */
 	u32 resume_eip; /* ... and its EIP: resume there, not in a new block */
+	u32 popf_iopl;	/* the IOPL the POPFD table was made for */
 	u32 fast_sel;	/* the CS the fast table holds translations for */
 	u32 fast_base;
 };

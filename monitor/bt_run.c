@@ -75,6 +75,7 @@ static void cache_setup(struct bt86_xdata *x)
 	bt_cache_init(c);
 	x->bt.ready = 1;
 	x->bt.fast_sel = 0xffffffff;
+	x->bt.popf_iopl = 0xffffffff;
 }
 
 /* At vcpu_load: the BT slots of the shadow GDT, and a clean slate. */
@@ -161,6 +162,35 @@ static u32 resume_here(struct bt86_xdata *x)
 	return tc;
 }
 
+/*
+ * What translated code reads from the window besides the virtual IF: the
+ * guest's selectors (PUSH Sreg) and, per value of EFLAGS bits 15:8, whether
+ * a POPFD needs the monitor (it sets TF or changes IOPL).
+ */
+static void window_update(struct bt86_xdata *x)
+{
+	u32 iopl = (x->regs.eflags & EFLAGS_IOPL) >> IOPL_SHIFT;
+	u32 *sel = (u32 *)(window(x) + BT_VP_SEL);
+	u8 *w = window(x);
+	unsigned int b;
+
+	sel[0] = x->sregs.es.selector;
+	sel[1] = x->sregs.cs.selector;
+	sel[2] = x->sregs.ss.selector;
+	sel[3] = x->sregs.ds.selector;
+	sel[4] = x->sregs.fs.selector;
+	sel[5] = x->sregs.gs.selector;
+	w[BT_VP_VIF] = (x->regs.eflags & EFLAGS_IF) ? 0x02 : 0;
+	w[BT_VP_VIOPL] = (u8)(iopl << 4);
+	*(volatile u32 *)(w + BT_VP_WANT) = x->v.irq_vector != XIRQ_NONE ||
+					    x->v.irq_window;
+	if (x->bt.popf_iopl == iopl)
+		return;
+	x->bt.popf_iopl = iopl;
+	for (b = 0; b < 256; b++)
+		w[BT_VP_POPF + b] = (b & 0x01) || ((b >> 4) & 3) != iopl;
+}
+
 /* The translation of CS:@eip, made if missing; flushes a full cache. */
 static struct bt_block *block_for(struct bt86_xdata *x, u32 eip)
 {
@@ -198,7 +228,6 @@ void bt_prepare(struct bt86_xdata *x)
 {
 	struct bt_cache *c = bt_cache(x);
 	struct bt_block *b;
-	u8 *w = window(x);
 
 	x->bt.enter = 0;
 	if (!x->bt.enabled || vcpu_cpl(x) != 0 || !x->sregs.cs.db ||
@@ -221,11 +250,7 @@ void bt_prepare(struct bt86_xdata *x)
 		bt_fast_insert(c, x->regs.eip, b);
 		x->bt.enter = bt_block_addr(c, b);
 	}
-	w[BT_VP_VIF] = (x->regs.eflags & EFLAGS_IF) ? 0x02 : 0;
-	w[BT_VP_VIOPL] =
-		(u8)(((x->regs.eflags & EFLAGS_IOPL) >> IOPL_SHIFT) << 4);
-	*(volatile u32 *)(w + BT_VP_WANT) = x->v.irq_vector != XIRQ_NONE ||
-					    x->v.irq_window;
+	window_update(x);
 }
 
 /* A translated branch reached an untranslated target: translate, chain. */
