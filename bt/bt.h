@@ -96,8 +96,11 @@ struct bt_block {
 	bt_u32 map_first; /* its entries in bt_cache.map */
 	bt_u32 map_count;
 	bt_u32 hash_next; /* next block in the same hash chain, or BT_NONE */
-	bt_u32 ninsns;	  /* guest instructions translated */
-	bt_u32 flags;	  /* BT_BLOCK_* */
+	/* the (at most two) guest pages its code is in, and their chains */
+	bt_u32 page[2];
+	bt_u32 page_next[2]; /* (block << 1 | slot) of the next, or BT_NONE */
+	bt_u32 ninsns;	     /* guest instructions translated */
+	bt_u32 flags;	     /* BT_BLOCK_* */
 };
 
 #define BT_NONE 0xffffffffu
@@ -156,7 +159,8 @@ struct bt_cache {
 	bt_u32 nblocks, max_blocks;
 	struct bt_map *map;
 	bt_u32 nmap, max_map;
-	bt_u32 *hash; /* BT_HASH_SIZE heads */
+	bt_u32 *hash;	   /* BT_HASH_SIZE heads */
+	bt_u32 *page_hash; /* BT_PAGE_HASH heads: blocks by guest page */
 	struct bt_stats stats;
 	void *scratch;	       /* a struct decoded_insn for the translator */
 	bt_u8 *window;	       /* writable alias of the per-vCPU page */
@@ -164,6 +168,7 @@ struct bt_cache {
 };
 
 #define BT_HASH_SIZE	  4096
+#define BT_PAGE_HASH	  4096
 #define BT_MAX_INSNS	  48   /* guest instructions per block, at most */
 #define BT_MAX_BLOCK_CODE 1024 /* TC bytes one block may need, at most */
 
@@ -185,6 +190,7 @@ void bt_fast_insert(struct bt_cache *c, bt_u32 eip, const struct bt_block *b);
 void bt_chain(struct bt_cache *c, const struct bt_map *exit,
 	      const struct bt_block *to);
 bt_u32 bt_invalidate_range(struct bt_cache *c, bt_u32 lin, bt_u32 len);
+void bt_page_insert(struct bt_cache *c, struct bt_block *b);
 void bt_kill_block(struct bt_cache *c, struct bt_block *b);
 void bt_revive(struct bt_cache *c, struct bt_block *dead,
 	       const struct bt_block *to);

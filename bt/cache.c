@@ -139,6 +139,8 @@ void bt_cache_flush(struct bt_cache *c)
 	c->nmap = 0;
 	for (i = 0; i < BT_HASH_SIZE; i++)
 		c->hash[i] = BT_NONE;
+	for (i = 0; i < BT_PAGE_HASH; i++)
+		c->page_hash[i] = BT_NONE;
 	bt_fast_clear(c);
 }
 
@@ -261,21 +263,62 @@ void bt_revive(struct bt_cache *c, struct bt_block *dead,
 	     bt_block_addr(c, to) - (bt_block_addr(c, dead) + 5));
 }
 
-/* Kills every block with code in [lin, lin + len); returns how many. */
-bt_u32 bt_invalidate_range(struct bt_cache *c, bt_u32 lin, bt_u32 len)
+/*
+ * Blocks by guest page: every block is on the chain of each page its code
+ * is in (one or two), so that a write to a page finds exactly its blocks.
+ * A chain link is (block index << 1 | which of the block's two pages).
+ */
+static bt_u32 page_bucket(bt_u32 gfn)
 {
-	bt_u32 i, n = 0;
+	return (gfn ^ (gfn >> 12)) % BT_PAGE_HASH;
+}
 
-	for (i = 0; i < c->nblocks; i++) {
-		struct bt_block *b = &c->blocks[i];
+void bt_page_insert(struct bt_cache *c, struct bt_block *b)
+{
+	bt_u32 idx = (bt_u32)(b - c->blocks), slot;
 
-		if (b->flags & BT_BLOCK_DEAD)
+	b->page[0] = b->lin_start >> 12;
+	b->page[1] = (b->lin_end - 1) >> 12;
+	for (slot = 0; slot < 2; slot++) {
+		bt_u32 *head = &c->page_hash[page_bucket(b->page[slot])];
+
+		b->page_next[slot] = BT_NONE;
+		if (slot && b->page[1] == b->page[0])
+			break;
+		b->page_next[slot] = *head;
+		*head = idx << 1 | slot;
+	}
+}
+
+/* Kills the blocks with code in page @gfn and drops them from its chain. */
+static bt_u32 invalidate_page(struct bt_cache *c, bt_u32 gfn)
+{
+	bt_u32 *link = &c->page_hash[page_bucket(gfn)], n = 0;
+
+	while (*link != BT_NONE) {
+		struct bt_block *b = &c->blocks[*link >> 1];
+		bt_u32 slot = *link & 1;
+
+		if (b->page[slot] != gfn) {
+			link = &b->page_next[slot];
 			continue;
-		if (b->lin_start < lin + len && lin < b->lin_end) {
+		}
+		*link = b->page_next[slot];
+		if (!(b->flags & BT_BLOCK_DEAD)) {
 			bt_kill_block(c, b);
 			n++;
 		}
 	}
+	return n;
+}
+
+/* Kills every block with code in the pages of [lin, lin + len). */
+bt_u32 bt_invalidate_range(struct bt_cache *c, bt_u32 lin, bt_u32 len)
+{
+	bt_u32 gfn, last = (lin + len - 1) >> 12, n = 0;
+
+	for (gfn = lin >> 12; gfn <= last; gfn++)
+		n += invalidate_page(c, gfn);
 	if (n)
 		bt_fast_clear(c);
 	return n;

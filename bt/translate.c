@@ -458,6 +458,7 @@ int bt_translate(struct bt_cache *c, const struct bt_env *env,
 	c->stats.blocks++;
 	c->stats.insns += b->ninsns;
 	hash_insert(c, b);
+	bt_page_insert(c, b);
 	*out = b;
 	return BT_OK;
 }

@@ -207,6 +207,52 @@ static long emulate_soft_int(struct bt86_xdata *x, struct decoded_insn *d)
 }
 
 /*
+ * MOVS and STOS (REP or not, 32-bit addresses) done by the monitor: when
+ * one keeps writing translated code (bt_pages.c), running it natively
+ * would fault on every element, or stop after each under TF.  Each element
+ * is checked against its segment (SDM 2B "MOVS", "STOS"); guest_write()
+ * drops the translations it overwrites.
+ */
+static long emulate_string_store(struct bt86_xdata *x, struct decoded_insn *d)
+{
+	unsigned int size = d->insn.operand_width / 8;
+	bool rep = d->insn.attributes & ZYDIS_ATTRIB_HAS_REP;
+	bool movs = (d->insn.mnemonic == ZYDIS_MNEMONIC_MOVSB ||
+		     d->insn.mnemonic == ZYDIS_MNEMONIC_MOVSW ||
+		     d->insn.mnemonic == ZYDIS_MNEMONIC_MOVSD);
+	const struct bt86_segment *src = &x->sregs.ds, *dst = &x->sregs.es;
+	int step = (x->regs.eflags & EFLAGS_DF) ? -(int)size : (int)size;
+	u32 value = x->regs.eax;
+
+	/* ZYDIS_MNEMONIC_MOVSD is SSE2's too */
+	if (d->insn.meta.category != ZYDIS_CATEGORY_STRINGOP ||
+	    d->insn.address_width != 32)
+		return -1;
+	if (movs && d->ops[1].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+	    d->ops[1].mem.segment != ZYDIS_REGISTER_DS)
+		return -1; /* a segment override: leave it to the CPU */
+	while (!rep || x->regs.ecx) {
+		if (!dst->present || !segment_offset_ok(dst, x->regs.edi, size))
+			return raise_fault(x, FAULT_GP0);
+		if (movs) {
+			if (!segment_offset_ok(src, x->regs.esi, size))
+				return raise_fault(x, FAULT_GP0);
+			if (guest_read(x, src->base + x->regs.esi, &value,
+				       size))
+				value = 0xffffffff;
+			x->regs.esi += step;
+		}
+		guest_write(x, dst->base + x->regs.edi, &value, size);
+		x->regs.edi += step;
+		if (!rep)
+			break;
+		x->regs.ecx--;
+	}
+	skip(x, d);
+	return 0;
+}
+
+/*
  * What the translator made a call out: the guest instruction at CS:EIP,
  * decoded again from guest memory (it may have changed since).
  */
@@ -245,6 +291,16 @@ long bt_emulate(struct bt86_xdata *x)
 	case ZYDIS_MNEMONIC_PUSH:
 		if (is_sreg(&d->ops[0]))
 			return emulate_push_sreg(x, d);
+		break;
+	case ZYDIS_MNEMONIC_MOVSB:
+	case ZYDIS_MNEMONIC_MOVSW:
+	case ZYDIS_MNEMONIC_MOVSD:
+	case ZYDIS_MNEMONIC_STOSB:
+	case ZYDIS_MNEMONIC_STOSW:
+	case ZYDIS_MNEMONIC_STOSD:
+		ret = emulate_string_store(x, d);
+		if (ret >= 0)
+			return ret;
 		break;
 	default:
 		break;

@@ -142,8 +142,7 @@ void bt_before_native_write(struct bt86_xdata *x, const struct decoded_insn *d)
 		const ZydisDecodedOperand *op = &d->ops[i];
 
 		if (op->type != ZYDIS_OPERAND_TYPE_MEMORY ||
-		    !(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) ||
-		    op->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN)
+		    !(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
 			continue;
 		if (!mem_address(x, d, op, op->size / 8 ? op->size / 8 : 1,
 				 false, &lin))

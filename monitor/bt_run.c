@@ -64,6 +64,8 @@ static void cache_setup(struct bt86_xdata *x)
 	c->scratch = &m->scratch;
 	c->hash = (u32 *)p;
 	p += BT_HASH_SIZE * sizeof(u32);
+	c->page_hash = (u32 *)p;
+	p += BT_PAGE_HASH * sizeof(u32);
 	c->max_map = 65536;
 	c->map = (struct bt_map *)p;
 	p += c->max_map * sizeof(struct bt_map);
