@@ -112,7 +112,6 @@ struct bt_stats {
 	bt_u64 lookups;	     /* monitor lookups of a guest EIP */
 	bt_u64 lookup_hits;  /* ... that found a translation */
 	bt_u64 chained;	     /* direct branches patched to their target */
-	bt_u64 exits;	     /* exit stubs taken (before chaining) */
 	bt_u64 ind_misses;   /* indirect branches the fast table missed */
 	bt_u64 callouts[8];  /* by enum bt_callout_kind */
 	bt_u64 invalidated;  /* blocks invalidated by writes to their code */

@@ -151,9 +151,9 @@ enum bt_class bt_classify(const struct decoded_insn *d)
 	case ZYDIS_MNEMONIC_INVD:
 	case ZYDIS_MNEMONIC_SYSENTER:
 	case ZYDIS_MNEMONIC_SYSEXIT:
+	case ZYDIS_MNEMONIC_INT1:
 		return CLASS_CALLOUT;
 	/* what a real CPU refuses or that needs EFLAGS.TF: run natively */
-	case ZYDIS_MNEMONIC_INT1:
 	case ZYDIS_MNEMONIC_SYSCALL:
 	case ZYDIS_MNEMONIC_SYSRET:
 	case ZYDIS_MNEMONIC_XBEGIN:

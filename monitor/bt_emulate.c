@@ -35,11 +35,13 @@ static long emulate_popf(struct bt86_xdata *x, struct decoded_insn *d)
 }
 
 /* The EFLAGS image PUSHF stores: RF and VM read as 0 (SDM 2B "PUSHF"). */
-static long emulate_pushf16(struct bt86_xdata *x, struct decoded_insn *d)
+static long emulate_pushf(struct bt86_xdata *x, struct decoded_insn *d)
 {
+	unsigned int size = d->insn.operand_width / 8;
 	u32 esp = x->regs.esp;
-	fault_t f = stack_push(x, &x->sregs.ss, &esp, x->regs.eflags & 0xffff,
-			       2, FAULT(VEC_SS, 0));
+	fault_t f = stack_push(x, &x->sregs.ss, &esp,
+			       x->regs.eflags & ~(EFLAGS_RF | EFLAGS_VM), size,
+			       FAULT(VEC_SS, 0));
 
 	if (f)
 		return raise_fault(x, f);
@@ -270,7 +272,21 @@ long bt_emulate(struct bt86_xdata *x)
 	case ZYDIS_MNEMONIC_POPFD:
 		return emulate_popf(x, d);
 	case ZYDIS_MNEMONIC_PUSHF:
-		return emulate_pushf16(x, d);
+	case ZYDIS_MNEMONIC_PUSHFD:
+		return emulate_pushf(x, d);
+	case ZYDIS_MNEMONIC_INT1:
+		/* ICEBP: a #DB trap through the guest's IDT */
+		skip(x, d);
+		return deliver_event(x, VEC_DB, EVENT_EXCEPTION, false, 0);
+	case ZYDIS_MNEMONIC_CLI:
+	case ZYDIS_MNEMONIC_STI:
+		/* hot (bt_pages.c): the guest's CPL 0 allows both */
+		vcpu_set_eflags(
+			x,
+			d->insn.mnemonic == ZYDIS_MNEMONIC_STI ? EFLAGS_IF : 0,
+			EFLAGS_IF);
+		skip(x, d);
+		return 0;
 	case ZYDIS_MNEMONIC_LDS:
 	case ZYDIS_MNEMONIC_LES:
 	case ZYDIS_MNEMONIC_LFS:

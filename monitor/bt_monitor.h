@@ -60,7 +60,7 @@ void bt_export_stats(struct bt86_xdata *x);
 void bt_trace_block(struct bt86_xdata *x, const struct bt_block *b);
 void bt_untrace_all(struct bt86_xdata *x);
 bool bt_code_write(struct bt86_xdata *x, u32 lin, u32 len);
-bool bt_write_fault(struct bt86_xdata *x, u32 addr);
+long bt_write_fault(struct bt86_xdata *x, u32 addr);
 void bt_before_native_write(struct bt86_xdata *x, const struct decoded_insn *d);
 bool bt_is_hot(void *opaque, bt_u32 eip);
 

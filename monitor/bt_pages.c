@@ -115,21 +115,23 @@ static void note_fault(struct bt86_xdata *x, u32 eip)
 }
 
 /*
- * #PF on a write to guest RAM at @addr: true if it was a traced page (the
- * fault is the monitor's, and the write may now go ahead).
+ * #PF on a write to guest RAM at @addr: -1 if the page was not traced (the
+ * fault is the guest's business), else the write may now go ahead.  From
+ * translated code the instruction is done by bt_emulate(), which runs it
+ * natively unless it is sensitive (a PUSHFD, say, must not show the real
+ * flags): translating it again would protect the page before it wrote.
  */
-bool bt_write_fault(struct bt86_xdata *x, u32 addr)
+long bt_write_fault(struct bt86_xdata *x, u32 addr)
 {
 	bool from_tc = bt_from_tc(x);
 
 	if (!bt_code_write(x, addr, 1))
-		return false;
+		return -1;
 	bt_cache(x)->stats.write_faults++;
-	if (from_tc) {
-		note_fault(x, x->regs.eip);
-		x->bt.native = 1;
-	}
-	return true;
+	if (!from_tc)
+		return 0;
+	note_fault(x, x->regs.eip);
+	return bt_emulate(x);
 }
 
 /* Before a call-out instruction runs natively: unprotect what it writes. */

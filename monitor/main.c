@@ -130,6 +130,8 @@ static long monitor_trap(struct bt86_xdata *x)
 		/* stepped out of a sequence: the guest is at an insn */
 		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
 		x->bt.stepping = 0;
+		if (x->bt.shadow)
+			x->v.shadow = 1; /* it follows an STI */
 		return resume_guest(x);
 	}
 	x->bt.stepping = 0;

@@ -115,8 +115,12 @@ static long page_fault(struct bt86_xdata *x)
 	if (cr2 < 0x100000000ULL && !guest_range_ok(x, (u32)cr2, 1))
 		return emulate_mmio(x, (u32)cr2);
 	/* A write to a page holding translated code (bt_pages.c). */
-	if ((x->error & 3) == 3 && x->bt.enabled && bt_write_fault(x, (u32)cr2))
-		return 0;
+	if ((x->error & 3) == 3 && x->bt.enabled) {
+		long ret = bt_write_fault(x, (u32)cr2);
+
+		if (ret >= 0)
+			return ret;
+	}
 	/* Guest RAM is mapped and paging is off: this is not the guest's. */
 	x->exception.vector = VEC_PF;
 	x->exception.error_code = (u32)x->error;

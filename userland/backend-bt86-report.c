@@ -125,6 +125,7 @@ static void print_bt_stats(FILE *f, const struct bt86_bt_stats *bt)
 	print_u64(f, "insns made call outs", bt->retranslated);
 	print_u64(f, "cache flushes", bt->flushes);
 	print_u64(f, "native steps", bt->native_steps);
+	print_u64(f, "insns not copied (step)", bt->refused);
 }
 
 void bt86__print_stats(struct backend *b, FILE *f)
