@@ -60,7 +60,7 @@
  */
 #include "guest.h"
 
-#define NR(a)	 (sizeof(a) / sizeof((a)[0]))
+#define NR(a) (sizeof(a) / sizeof((a)[0]))
 
 #define RUNS 20 /* each fault probe runs this many times */
 
@@ -82,7 +82,8 @@ static void my_gdt_init(void)
 	uint8_t flat = DESC_G | DESC_DB;
 	struct dtr d;
 
-	gdt[GDT_RO] = seg_desc(0, 0xfffff, DESC_P | DESC_S | DESC_DATA_RO, flat);
+	gdt[GDT_RO] =
+		seg_desc(0, 0xfffff, DESC_P | DESC_S | DESC_DATA_RO, flat);
 	gdt[GDT_NP] = seg_desc(0, 0xfffff, DESC_S | DESC_DATA_RW, flat);
 	gdt[GDT_EXPDOWN] =
 		seg_desc(0, 0xfff, DESC_P | DESC_S | DESC_DATA_RWED, DESC_DB);
@@ -98,9 +99,9 @@ struct regs {
 	uint32_t edi, esi, ebp, ebx, edx, ecx, eax;
 };
 
-struct regs probe_in;	/* what a probe loads before its body */
-uint32_t probe_esp;	/* ESP after the probe's PUSHAL */
-uint32_t probe_out;	/* what a body may store */
+struct regs probe_in;		 /* what a probe loads before its body */
+uint32_t probe_esp;		 /* ESP after the probe's PUSHAL */
+uint32_t probe_out;		 /* what a body may store */
 uint32_t bounds[2] = { 1, 999 }; /* BOUND's lower and upper bound */
 
 /*
@@ -108,31 +109,30 @@ uint32_t bounds[2] = { 1, 999 }; /* BOUND's lower and upper bound */
  * @body; NAME_end follows it: ESP and the segment registers back, DF = 0,
  * everything restored.  The body names its own labels.
  */
-#define PROBE(name, body)                            \
-	asm(".pushsection .text\n"                   \
-	    ".globl " #name "\n" #name ":\n\t"       \
-	    "pushal\n\t"                             \
-	    "movl %esp, probe_esp\n\t"               \
-	    "movl probe_in + 0, %edi\n\t"            \
-	    "movl probe_in + 4, %esi\n\t"            \
-	    "movl probe_in + 8, %ebp\n\t"            \
-	    "movl probe_in + 12, %ebx\n\t"           \
-	    "movl probe_in + 16, %edx\n\t"           \
-	    "movl probe_in + 20, %ecx\n\t"           \
-	    "movl probe_in + 24, %eax\n\t" body "\n" \
-	    #name "_end:\n\t"                        \
-	    "movl probe_esp, %esp\n\t"               \
-	    "movw $0x10, %ax\n\t"                    \
-	    "movw %ax, %ss\n\t"                      \
-	    "movw %ax, %ds\n\t"                      \
-	    "movw %ax, %es\n\t"                      \
-	    "movw %ax, %fs\n\t"                      \
-	    "movw %ax, %gs\n\t"                      \
-	    "cld\n\t"                                \
-	    "popal\n\t"                              \
-	    "ret\n"                                  \
-	    ".popsection");                          \
-	void name(void);                             \
+#define PROBE(name, body)                                              \
+	asm(".pushsection .text\n"                                     \
+	    ".globl " #name "\n" #name ":\n\t"                         \
+	    "pushal\n\t"                                               \
+	    "movl %esp, probe_esp\n\t"                                 \
+	    "movl probe_in + 0, %edi\n\t"                              \
+	    "movl probe_in + 4, %esi\n\t"                              \
+	    "movl probe_in + 8, %ebp\n\t"                              \
+	    "movl probe_in + 12, %ebx\n\t"                             \
+	    "movl probe_in + 16, %edx\n\t"                             \
+	    "movl probe_in + 20, %ecx\n\t"                             \
+	    "movl probe_in + 24, %eax\n\t" body "\n" #name "_end:\n\t" \
+	    "movl probe_esp, %esp\n\t"                                 \
+	    "movw $0x10, %ax\n\t"                                      \
+	    "movw %ax, %ss\n\t"                                        \
+	    "movw %ax, %ds\n\t"                                        \
+	    "movw %ax, %es\n\t"                                        \
+	    "movw %ax, %fs\n\t"                                        \
+	    "movw %ax, %gs\n\t"                                        \
+	    "cld\n\t"                                                  \
+	    "popal\n\t"                                                \
+	    "ret\n"                                                    \
+	    ".popsection");                                            \
+	void name(void);                                               \
 	extern char name##_end[]
 
 /* #DE: ECX = 37 - ESI reaches 0 in the 37th iteration. */
@@ -417,8 +417,8 @@ static void test_selectors(void)
 	in.ecx = 0x77770000 | SEL_NP;
 	want = in;
 	want.esi = -in.esi;
-	ok(probe_ok(ss_np, &in, ss_np_end, VEC_SS, SEL_NP,
-		    (uint32_t)ss_np_insn, 0, &want, out_untouched),
+	ok(probe_ok(ss_np, &in, ss_np_end, VEC_SS, SEL_NP, (uint32_t)ss_np_insn,
+		    0, &want, out_untouched),
 	   "#SS(%#x): MOV SS of a not-present data segment", SEL_NP);
 }
 
@@ -492,16 +492,16 @@ static void test_traps(void)
 	struct regs want = marks;
 
 	want.eax += marks.ecx;
-	ok(probe_ok(int3_mid, &marks, NULL, VEC_BP, 0,
-		    (uint32_t)int3_mid_after, 0, &want, int3_went_on),
+	ok(probe_ok(int3_mid, &marks, NULL, VEC_BP, 0, (uint32_t)int3_mid_after,
+		    0, &want, int3_went_on),
 	   "INT3 in the middle of a block: EIP after it, registers, the "
 	   "block goes on");
 
 	want = marks;
 	want.edx = 0;
 	want.eax = 0x80000000;
-	ok(probe_ok(into_mid, &marks, NULL, VEC_OF, 0,
-		    (uint32_t)into_mid_after, 0, &want, into_went_on),
+	ok(probe_ok(into_mid, &marks, NULL, VEC_OF, 0, (uint32_t)into_mid_after,
+		    0, &want, into_went_on),
 	   "INTO: nothing with OF=0; #OF with OF=1, EIP after it, OF and SF "
 	   "saved, the block goes on");
 }
@@ -523,8 +523,7 @@ static void record_intn(struct trap_frame *f)
 			f->edi != marks.edi || f->ebp != marks.ebp ||
 			f->ebx != marks.ebx || f->edx != marks.edx ||
 			f->ecx != marks.ecx || f->eax != marks.eax ||
-			f->cs != SEL_KCODE ||
-			(uint32_t)&f->esp != probe_esp;
+			f->cs != SEL_KCODE || (uint32_t)&f->esp != probe_esp;
 	}
 	intn_hits++;
 }
@@ -550,8 +549,8 @@ static void test_int_n(void)
 			    intn[k].eip !=
 				    (uint32_t)int_block_ints + 3 * k + 3 ||
 			    intn[k].esi != marks.esi + k + 1 ||
-			    (intn[k].eflags &
-			     (want_flags | EFLAGS_IF)) != want_flags ||
+			    (intn[k].eflags & (want_flags | EFLAGS_IF)) !=
+				    want_flags ||
 			    intn[k].others_bad) {
 				ktap_diag("INT %#x: vector %#x eip %#x esi %#x "
 					  "eflags %#x others %s",
@@ -604,8 +603,8 @@ static void test_block_edges(void)
 
 static void test_faults(void)
 {
-	static const int vectors[] = { VEC_DE, VEC_BR, VEC_UD,
-				       VEC_SS, VEC_GP, VEC_BP, VEC_OF };
+	static const int vectors[] = { VEC_DE, VEC_BR, VEC_UD, VEC_SS,
+				       VEC_GP, VEC_BP, VEC_OF };
 	unsigned int i;
 
 	for (i = 0; i < NR(vectors); i++)
@@ -622,16 +621,16 @@ static void test_faults(void)
 
 /* --- interrupts in running loops ---------------------------------------------------- */
 
-#define TICK_HZ	  1000
-#define DIVISOR	  (PIT_HZ / TICK_HZ)
-#define EBP_MAGIC 0x5a5aa5a5 /* EBP while a loop runs */
-#define MIN_TICKS 8	     /* interrupts each loop must see */
-#define MAX_CHUNKS 1000	     /* loop runs at most */
+#define TICK_HZ	   1000
+#define DIVISOR	   (PIT_HZ / TICK_HZ)
+#define EBP_MAGIC  0x5a5aa5a5 /* EBP while a loop runs */
+#define MIN_TICKS  8	      /* interrupts each loop must see */
+#define MAX_CHUNKS 1000	      /* loop runs at most */
 
 /* Where interrupts may land and what their frames must show. */
 struct range {
-	uint32_t lo, hi;	 /* EIP in [lo, hi] */
-	uint32_t cli, sti;	  /* and not in (cli, sti] */
+	uint32_t lo, hi;   /* EIP in [lo, hi] */
+	uint32_t cli, sti; /* and not in (cli, sti] */
 	uint32_t flags_mask, flags;
 };
 
@@ -887,8 +886,7 @@ static int run_loop(void (*loop)(struct loop_state *),
 	int chunk, wrong = 0;
 
 	irq_reset(r);
-	for (chunk = 0; chunk < MAX_CHUNKS && irq.inside < MIN_TICKS;
-	     chunk++) {
+	for (chunk = 0; chunk < MAX_CHUNKS && irq.inside < MIN_TICKS; chunk++) {
 		seed(&s, n, chunk);
 		s.flags = flags;
 		want = s;
@@ -927,8 +925,9 @@ static int frames_ok(const char *what)
 
 static void test_irq_sum(void)
 {
-	struct range r = { (uint32_t)irq_sum_start, (uint32_t)irq_sum_end,
-			   0, 0, 0, 0 };
+	struct range r = {
+		(uint32_t)irq_sum_start, (uint32_t)irq_sum_end, 0, 0, 0, 0
+	};
 	int wrong = run_loop(irq_sum, ref_sum, 20000, &r, 0);
 
 	ok(irq.inside >= MIN_TICKS,
@@ -942,9 +941,12 @@ static void test_irq_sum(void)
 
 static void test_irq_mix(void)
 {
-	struct range r = { (uint32_t)irq_mix_start, (uint32_t)irq_mix_end,
-			   (uint32_t)irq_mix_cli, (uint32_t)irq_mix_sti,
-			   0, 0 };
+	struct range r = { (uint32_t)irq_mix_start,
+			   (uint32_t)irq_mix_end,
+			   (uint32_t)irq_mix_cli,
+			   (uint32_t)irq_mix_sti,
+			   0,
+			   0 };
 	int wrong = run_loop(irq_mix, ref_mix, 2000, &r, 0);
 
 	ok(irq.inside >= MIN_TICKS,
@@ -964,8 +966,12 @@ static void test_irq_flags(void)
 		0xc95, /* CF PF AF SF DF OF */
 		0x040, /* ZF */
 	};
-	struct range r = { (uint32_t)irq_flags_start, (uint32_t)irq_flags_end,
-			   0, 0, FLAGS_ARITH | EFLAGS_IF, 0 };
+	struct range r = { (uint32_t)irq_flags_start,
+			   (uint32_t)irq_flags_end,
+			   0,
+			   0,
+			   FLAGS_ARITH | EFLAGS_IF,
+			   0 };
 	struct loop_state s;
 	unsigned int i;
 	int good = 1, wrong = 0;

@@ -51,7 +51,7 @@
  */
 #include "guest.h"
 
-#define NR(a)	 (sizeof(a) / sizeof((a)[0]))
+#define NR(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * Code was written: a jump, and a compiler barrier so that the stores are
@@ -77,7 +77,7 @@ static uint32_t run(const void *fn, uint32_t ecx, uint32_t edx, uint32_t esi)
 
 static uint32_t call0(const void *fn)
 {
-	return ((uint32_t (*)(void))fn)();
+	return ((uint32_t(*)(void))fn)();
 }
 
 /* Write @len bytes at @dst, one volatile byte at a time. */
@@ -312,7 +312,7 @@ static void test_same_block(void)
 	static const struct {
 		uint32_t code, want;
 	} fours[] = {
-		{ 0x40404040, 104 }, { 0x48484848, 96 }, { 0x90409040, 102 },
+		{ 0x40404040, 104 }, { 0x48484848, 96 },  { 0x90409040, 102 },
 		{ 0x90909090, 100 }, { 0x48404840, 100 }, { 0x40909090, 101 },
 	};
 	int i, bad = 0;
@@ -709,7 +709,8 @@ static void test_generated(void)
 		want = gen_chain(order, r + 10);
 		v = call0(genbuf);
 		if (v != want) {
-			ktap_diag("chain %d: got %#x, expected %#x", r, v, want);
+			ktap_diag("chain %d: got %#x, expected %#x", r, v,
+				  want);
 			good = 0;
 		}
 	}
@@ -763,10 +764,7 @@ extern char smc_rep_stos_next[];
 
 static void rep_stosb(void *dst, uint8_t v, uint32_t n)
 {
-	asm volatile("cld; rep stosb"
-		     : "+D"(dst), "+c"(n)
-		     : "a"(v)
-		     : "memory");
+	asm volatile("cld; rep stosb" : "+D"(dst), "+c"(n) : "a"(v) : "memory");
 }
 
 static void rep_movsb(void *dst, const void *src, uint32_t n)
