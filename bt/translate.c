@@ -294,6 +294,15 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 
 	if (fetch_insn(t, eip, bytes))
 		cls = bt_classify(t->d);
+	/*
+	 * A direct branch to a target past CS's limit takes #GP at the
+	 * branch itself, before it pushes or counts (SDM 2A "JMP", "CALL",
+	 * "Jcc", "LOOP"); the rewrite would fault at the target instead.
+	 */
+	if ((cls == CLASS_JMP || cls == CLASS_JCC || cls == CLASS_CALL ||
+	     cls == CLASS_LOOP) &&
+	    branch_target(t, eip) > t->key->cs_limit)
+		cls = CLASS_STEP;
 	if (cls != CLASS_STEP && t->env->hot &&
 	    t->env->hot(t->env->opaque, eip))
 		cls = CLASS_CALLOUT;

@@ -564,11 +564,38 @@ static uint32_t span(const void *a, const void *b)
 	return (uint32_t)((uintptr_t)b - (uintptr_t)a);
 }
 
+/*
+ * Direct branches to a target past CS's limit: #GP at the branch, nothing
+ * done (no return address pushed, ECX not counted down).
+ */
+GUEST(f_jmpfar, "add $1, %eax\n"
+		"f_jmpfar_at: .byte 0xe9\n" /* jmp .+0x2005 */
+		".long 0x2000\n"
+		"hlt");
+
+GUEST(f_callfar, "add $1, %eax\n"
+		 "f_callfar_at: .byte 0xe8\n" /* call .+0x2005 */
+		 ".long 0x2000\n"
+		 "hlt");
+
+GUEST(f_jccfar, "or $1, %eax\n"
+		".byte 0x0f, 0x84\n" /* jz .+0x2006: not taken, fine */
+		".long 0x2000\n"
+		"xor %eax, %eax\n"
+		"f_jccfar_at: .byte 0x0f, 0x84\n" /* jz .+0x2006: #GP */
+		".long 0x2000\n"
+		"hlt");
+
+GUEST(f_loopfar, "mov $3, %ecx\n"
+		 "f_loopfar_at: .byte 0xe2, 0x7f\n" /* loop .+0x81 */
+		 "hlt");
+
 #define GUEST_EIP(label, name) span(name##_start, label)
 extern const unsigned char f_dslimit_at[], f_replimit_at[], f_null_at[],
 	f_nullstos_at[], f_indcall_at[], f_pushf_at[], f_ret_at[], f_call_at[],
 	f_ud2_at[], f_div0_at[], f_bound_at[], clisti_last[], straddle_at[],
-	offend_end_at[] __attribute__((visibility("hidden")));
+	offend_end_at[], f_jmpfar_at[], f_callfar_at[], f_jccfar_at[],
+	f_loopfar_at[] __attribute__((visibility("hidden")));
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -1457,6 +1484,46 @@ TEST(push_sreg)
 	EXPECT_EQ(DATA_SEL, native_out.regs[R_ECX]);
 	EXPECT_EQ(GUEST_SEL, native_out.regs[R_ESI]);
 	EXPECT_EQ(SMALL_SEL, native_out.regs[R_EDI]);
+}
+
+TEST(fault_jmp_past_cs_limit)
+{
+	struct start st = default_start();
+
+	SETUP(f_jmpfar);
+	check_fault(_metadata, &st, GUEST_EIP(f_jmpfar_at, f_jmpfar), SIGSEGV,
+		    13);
+}
+
+TEST(fault_call_past_cs_limit)
+{
+	struct start st = default_start();
+
+	SETUP(f_callfar);
+	check_fault(_metadata, &st, GUEST_EIP(f_callfar_at, f_callfar), SIGSEGV,
+		    13);
+	EXPECT_EQ(S.low32 + st.regs[R_ESP], bt_out.regs[R_ESP]); /* no push */
+}
+
+TEST(fault_jcc_past_cs_limit)
+{
+	struct start st = default_start();
+
+	SETUP(f_jccfar);
+	check_fault(_metadata, &st, GUEST_EIP(f_jccfar_at, f_jccfar), SIGSEGV,
+		    13);
+}
+
+TEST(fault_loop_past_cs_limit)
+{
+	struct start st = default_start();
+
+	SETUP(f_loopfar);
+	st.eip = CODE_SIZE - 0x80; /* the target is past the limit */
+	load_guest_at(f_loopfar_start, f_loopfar_end, st.eip);
+	check_fault(_metadata, &st, st.eip + GUEST_EIP(f_loopfar_at, f_loopfar),
+		    SIGSEGV, 13);
+	EXPECT_EQ(3, bt_out.regs[R_ECX]); /* not counted down */
 }
 
 TEST_HARNESS_MAIN
