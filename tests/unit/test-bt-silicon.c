@@ -590,12 +590,17 @@ GUEST(f_loopfar, "mov $3, %ecx\n"
 		 "f_loopfar_at: .byte 0xe2, 0x7f\n" /* loop .+0x81 */
 		 "hlt");
 
+/* POPFD from a stack whose last two bytes are on an unmapped page. */
+GUEST(f_popf, "mov $0x77, %ecx\n"
+	      "f_popf_at: popfl\n"
+	      "hlt");
+
 #define GUEST_EIP(label, name) span(name##_start, label)
 extern const unsigned char f_dslimit_at[], f_replimit_at[], f_null_at[],
 	f_nullstos_at[], f_indcall_at[], f_pushf_at[], f_ret_at[], f_call_at[],
 	f_ud2_at[], f_div0_at[], f_bound_at[], clisti_last[], straddle_at[],
 	offend_end_at[], f_jmpfar_at[], f_callfar_at[], f_jccfar_at[],
-	f_loopfar_at[] __attribute__((visibility("hidden")));
+	f_loopfar_at[], f_popf_at[] __attribute__((visibility("hidden")));
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -1524,6 +1529,18 @@ TEST(fault_loop_past_cs_limit)
 	check_fault(_metadata, &st, st.eip + GUEST_EIP(f_loopfar_at, f_loopfar),
 		    SIGSEGV, 13);
 	EXPECT_EQ(3, bt_out.regs[R_ECX]); /* not counted down */
+}
+
+TEST(fault_popfd_page)
+{
+	struct start st = default_start();
+
+	SETUP(f_popf);
+	st.regs[R_ESP] = OFF_GUARD - 2; /* bytes 2 and 3 on the guard page */
+	check_fault(_metadata, &st, GUEST_EIP(f_popf_at, f_popf), SIGSEGV, 14);
+	EXPECT_EQ(S.low32 + OFF_GUARD, native_out.cr2);
+	EXPECT_EQ(0x77, bt_out.regs[R_ECX]);
+	EXPECT_EQ(0x02, bt_out.vif); /* the virtual IF untouched */
 }
 
 TEST_HARNESS_MAIN
