@@ -378,6 +378,32 @@ GUEST(flow, "mov $5, %ecx\n"
 	    "ret\n"
 	    "flow_fn3: ret $8\n");
 
+/*
+ * The flags across indirect branches: the fast-table lookup saves and
+ * restores them (LAHF/SETO, ADD/SAHF) on its hit and miss paths.  Every
+ * PUSHFD image must be the entry flags.
+ */
+GUEST(indf, "call indf_fn\n"
+	    "pushfl\n"
+	    "mov $(indf_j - indf_start), %edx\n"
+	    "jmp *%edx\n"
+	    "indf_j: pushfl\n"
+	    "call *%edx\n" /* back to indf_j once */
+	    "hlt\n"
+	    "indf_fn: pushfl\n"
+	    "ret\n");
+
+/* 16-bit counts: JCXZ and LOOP with an address-size prefix use CX. */
+GUEST(cx16, "mov $0x10000, %ecx\n"
+	    "jcxz cx16_z\n"
+	    "or $1, %ebx\n"
+	    "cx16_z: mov $0x10003, %ecx\n"
+	    "cx16_l: inc %eax\n"
+	    "addr16 loop cx16_l\n"
+	    "jecxz cx16_done\n"
+	    "or $2, %ebx\n"
+	    "cx16_done: hlt");
+
 /* More instructions than one block takes (BT_MAX_INSNS). */
 GUEST(longblock, ".rept 60\n"
 		 "add $0x1234567, %eax\n"
@@ -511,6 +537,12 @@ GUEST(f_ret, "mov $9, %ecx\n"
 	     "f_ret_at: ret\n" /* ESP in the guard page: #PF */
 	     "hlt");
 
+GUEST(f_callind, "mov $(f_callind_fn - f_callind_start), %edx\n"
+		 "mov $0x55, %eax\n"
+		 "f_callind_at: call *%edx\n" /* ESP at the guard page: #PF */
+		 "hlt\n"
+		 "f_callind_fn: ret");
+
 GUEST(f_call, "mov $9, %ecx\n"
 	      "f_call_at: call f_call_fn\n" /* ESP at the guard page: #PF */
 	      "hlt\n"
@@ -600,7 +632,8 @@ extern const unsigned char f_dslimit_at[], f_replimit_at[], f_null_at[],
 	f_nullstos_at[], f_indcall_at[], f_pushf_at[], f_ret_at[], f_call_at[],
 	f_ud2_at[], f_div0_at[], f_bound_at[], clisti_last[], straddle_at[],
 	offend_end_at[], f_jmpfar_at[], f_callfar_at[], f_jccfar_at[],
-	f_loopfar_at[], f_popf_at[] __attribute__((visibility("hidden")));
+	f_loopfar_at[], f_popf_at[],
+	f_callind_at[] __attribute__((visibility("hidden")));
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -1255,6 +1288,35 @@ TEST(control_flow)
 	EXPECT_LT(0, S.c.stats.chained);
 }
 
+TEST(indirect_branch_flags)
+{
+	struct start st = default_start();
+	uint32_t seed = 777;
+	int i;
+
+	SETUP(indf);
+	for (i = 0; i < 64; i++) { /* every CF PF AF ZF SF OF combination */
+		seed = seed * 1103515245u + 12345u;
+		st.eflags = 0x202 | (i & 1) | (i & 2) << 1 | (i & 4) << 2 |
+			    (i & 8) << 3 | (i & 16) << 3 | (i & 32) << 6;
+		st.regs[R_EAX] = seed;
+		COMPARE(&st, 0);
+		ASSERT_EQ(END_HLT, native_out.end);
+	}
+	EXPECT_LT(0, window_u32(BT_VP_IND_HITS));
+}
+
+TEST(cx_loops)
+{
+	struct start st = default_start();
+
+	SETUP(cx16);
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_HLT, native_out.end);
+	EXPECT_EQ(0x10000, native_out.regs[R_ECX]);
+	EXPECT_EQ(2, native_out.regs[R_EBX] & 3);
+}
+
 TEST(long_block)
 {
 	struct start st = default_start();
@@ -1384,6 +1446,17 @@ TEST(fault_ret_page)
 	st.regs[R_ESP] = OFF_GUARD + 0x800;
 	check_fault(_metadata, &st, GUEST_EIP(f_ret_at, f_ret), SIGSEGV, 14);
 	EXPECT_EQ(S.low32 + OFF_GUARD + 0x800, native_out.cr2);
+}
+
+TEST(fault_indirect_call_page)
+{
+	struct start st = default_start();
+
+	SETUP(f_callind);
+	st.regs[R_ESP] = OFF_STACK;
+	check_fault(_metadata, &st, GUEST_EIP(f_callind_at, f_callind), SIGSEGV,
+		    14);
+	EXPECT_EQ(0x55, bt_out.regs[R_EAX]);
 }
 
 TEST(fault_call_page)
