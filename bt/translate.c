@@ -229,22 +229,26 @@ static void emit_pushf(struct tblock *t, bt_u32 eip)
 static void emit_popf(struct tblock *t, bt_u32 eip)
 {
 	static const bt_u8 load_hi[5] = { 0x0f, 0xb6, 0x4c, 0x24, 0x01 };
+	/* mov (%esp), %ecx; movzbl %ch, %ecx */
+	static const bt_u8 load_all[6] = { 0x8b, 0x0c, 0x24, 0x0f, 0xb6, 0xcd };
 	static const bt_u8 need[4] = { 0x65, 0x0f, 0xb6, 0x89 };
 	static const bt_u8 and_if[3] = { 0x83, 0xe1, 0x02 };
 	bt_u32 jz_at;
 
 	emit_store_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
 	add_map(t, BT_MAP_INSN, eip, 0);
-	emit_bytes(&t->e, load_hi, 5); /* movzbl 1(%esp), %ecx */
-	emit_bytes(&t->e, need, 4);    /* movzbl %gs:POPF(%ecx), %ecx */
+	/* The 4 bytes POPFD reads: a fault is the guest's, here at the map
+	 * entry, not at the final POPFD with the virtual IF written. */
+	emit_bytes(&t->e, load_all, 6);
+	emit_bytes(&t->e, need, 4); /* movzbl %gs:POPF(%ecx), %ecx */
 	emit_u32(&t->e, BT_VP_POPF);
 	emit_u8(&t->e, 0xe3); /* jecxz over the call out */
 	emit_u8(&t->e, 9);
 	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
 	add_map(t, BT_MAP_CALLOUT, eip, 0);
 	emit_callout(&t->e);
-	emit_bytes(&t->e, load_hi, 5);
-	emit_bytes(&t->e, and_if, 3);			/* and $2, %ecx */
+	emit_bytes(&t->e, load_hi, 5); /* movzbl 1(%esp), %ecx */
+	emit_bytes(&t->e, and_if, 3);  /* and $2, %ecx */
 	emit_gs_modrm(&t->e, 0x88, REG_ECX, BT_VP_VIF); /* mov %cl, VIF */
 	emit_u8(&t->e, 0x74);				/* jz: IF stays 0 */
 	jz_at = t->e.pos;
@@ -294,6 +298,15 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 
 	if (fetch_insn(t, eip, bytes))
 		cls = bt_classify(t->d);
+	/*
+	 * A direct branch to a target past CS's limit takes #GP at the
+	 * branch itself, before it pushes or counts (SDM 2A "JMP", "CALL",
+	 * "Jcc", "LOOP"); the rewrite would fault at the target instead.
+	 */
+	if ((cls == CLASS_JMP || cls == CLASS_JCC || cls == CLASS_CALL ||
+	     cls == CLASS_LOOP) &&
+	    branch_target(t, eip) > t->key->cs_limit)
+		cls = CLASS_STEP;
 	if (cls != CLASS_STEP && t->env->hot &&
 	    t->env->hot(t->env->opaque, eip))
 		cls = CLASS_CALLOUT;

@@ -37,3 +37,5 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(UNIT_DECODE_OBJ:.o=.d)
+
+include tests/unit/silicon.mk
