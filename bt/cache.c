@@ -266,7 +266,9 @@ bt_u32 bt_invalidate_range(struct bt_cache *c, bt_u32 lin, bt_u32 len)
 
 		if (b->flags & BT_BLOCK_DEAD)
 			continue;
-		if (b->lin_start < lin + len && lin < b->lin_end) {
+		/* modulo 2^32: [lin, lin + len) may end at 4 GiB, so may b */
+		if (len && (b->lin_start - lin < len ||
+			    lin - b->lin_start < b->lin_end - b->lin_start)) {
 			bt_kill_block(c, b);
 			n++;
 		}
