@@ -37,3 +37,10 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(UNIT_DECODE_OBJ:.o=.d)
+
+# test-bt, test-bt-fuzz: the binary translator, bt/ built for userland
+# ($(BT_LIB), bt/bt.mk) over the same Zydis.
+UNIT_BT_TESTS	:= test-bt test-bt-fuzz
+$(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): UNIT_CFLAGS += $(BT_INC)
+$(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): | $(ZYDIS_NEEDED)
+$(patsubst %,$(O)/tests/unit/%,$(UNIT_BT_TESTS)): $(BT_LIB) $(ZYDIS_LIB)
