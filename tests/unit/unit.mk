@@ -38,9 +38,9 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 
 -include $(UNIT_DECODE_OBJ:.o=.d)
 
-# test-bt, test-bt-fuzz: the binary translator, bt/ built for userland
+# test-bt, test-bt-fuzz, test-translate: the binary translator, bt/ built for userland
 # ($(BT_LIB), bt/bt.mk) over the same Zydis.
-UNIT_BT_TESTS	:= test-bt test-bt-fuzz
+UNIT_BT_TESTS	:= test-bt test-bt-fuzz test-translate
 $(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): UNIT_CFLAGS += $(BT_INC)
 $(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): | $(ZYDIS_NEEDED)
 $(patsubst %,$(O)/tests/unit/%,$(UNIT_BT_TESTS)): $(BT_LIB) $(ZYDIS_LIB)
