@@ -53,6 +53,8 @@ setup:
 # The monitor image goes into bt86.ko, so it is built first (kbuild only
 # embeds it: see Kbuild and kmod/monitor_blob.S).
 include monitor/monitor.mk
+# bt/ for userland (libbt.a): the launcher and the unit tests link it.
+include bt/bt.mk
 
 module: $(MONITOR_BIN)
 	@if [ ! -f "$(KDIR)/Makefile" ]; then \

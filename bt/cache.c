@@ -290,8 +290,19 @@ void bt_page_insert(struct bt_cache *c, struct bt_block *b)
 	}
 }
 
-/* Kills the blocks with code in page @gfn and drops them from its chain. */
-static bt_u32 invalidate_page(struct bt_cache *c, bt_u32 gfn)
+/* Does @b's code overlap [lin, lin + len)?  Modulo 2^32: either may end at 4 GiB. */
+static bool overlaps(const struct bt_block *b, bt_u32 lin, bt_u32 len)
+{
+	return b->lin_start - lin < len ||
+	       lin - b->lin_start < b->lin_end - b->lin_start;
+}
+
+/*
+ * Kills the blocks of page @gfn's chain that overlap [lin, lin + len), and
+ * drops every dead block it meets from the chain.
+ */
+static bt_u32 invalidate_page(struct bt_cache *c, bt_u32 gfn, bt_u32 lin,
+			      bt_u32 len)
 {
 	bt_u32 *link = &c->page_hash[page_bucket(gfn)], n = 0;
 
@@ -299,26 +310,30 @@ static bt_u32 invalidate_page(struct bt_cache *c, bt_u32 gfn)
 		struct bt_block *b = &c->blocks[*link >> 1];
 		bt_u32 slot = *link & 1;
 
-		if (b->page[slot] != gfn) {
-			link = &b->page_next[slot];
-			continue;
-		}
-		*link = b->page_next[slot];
-		if (!(b->flags & BT_BLOCK_DEAD)) {
+		if (b->page[slot] == gfn && !(b->flags & BT_BLOCK_DEAD) &&
+		    overlaps(b, lin, len)) {
 			bt_kill_block(c, b);
 			n++;
 		}
+		if (b->page[slot] == gfn && (b->flags & BT_BLOCK_DEAD))
+			*link = b->page_next[slot];
+		else
+			link = &b->page_next[slot];
 	}
 	return n;
 }
 
-/* Kills every block with code in the pages of [lin, lin + len). */
+/* Kills every block with code in [lin, lin + len); returns how many. */
 bt_u32 bt_invalidate_range(struct bt_cache *c, bt_u32 lin, bt_u32 len)
 {
-	bt_u32 gfn, last = (lin + len - 1) >> 12, n = 0;
+	bt_u64 pages = (((bt_u64)(lin & 0xfff) + len - 1) >> 12) + 1, i;
+	bt_u32 n = 0;
 
-	for (gfn = lin >> 12; gfn <= last; gfn++)
-		n += invalidate_page(c, gfn);
+	if (!len)
+		return 0;
+	for (i = 0; i < pages && i < (1u << 20); i++) /* may wrap at 4 GiB */
+		n += invalidate_page(c, ((lin >> 12) + (bt_u32)i) & 0xfffff,
+				     lin, len);
 	if (n)
 		bt_fast_clear(c);
 	return n;

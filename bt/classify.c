@@ -69,6 +69,9 @@ static enum bt_class classify_branch(const struct decoded_insn *d)
 	/* 16-bit near branches truncate EIP: rare, run natively. */
 	if (d->insn.operand_width != 32)
 		return CLASS_STEP;
+	/* jmp/call *%gs:m, *%cs:m: the rewrite cannot keep the override */
+	if (uses_gs_or_cs(d))
+		return CLASS_STEP;
 	switch (d->insn.mnemonic) {
 	case ZYDIS_MNEMONIC_RET:
 		return CLASS_RET;

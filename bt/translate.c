@@ -52,7 +52,7 @@ static void add_map(struct tblock *t, enum bt_map_kind kind, bt_u32 eip,
 	m->kind = (bt_u8)kind;
 	m->shadow = 0;
 	m->pad = 0;
-	if (kind == BT_MAP_INSN && t->shadow_next) {
+	if (t->shadow_next) { /* whatever the next insn is: sti; hlt */
 		m->shadow = 1;
 		t->shadow_next = false;
 	}

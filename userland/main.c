@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bt86: the launcher.  "bt86 run" builds a PC around a 32-bit guest and runs
- * it on the bt86 module (--accel bt or tae) or on KVM (--accel kvm).
+ * it on the bt86 module (--accel bt or tae) or on KVM (--accel kvm);
+ * "bt86 translate" shows what the binary translator makes of its code.
  * This file only dispatches commands; see vm.c for the machine.
  */
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "translate.h"
 #include "util.h"
 #include "vm.h"
 
@@ -23,6 +25,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  run         run a guest (bt86 run --help for its options)\n"
+	"  translate   show what the binary translator makes of a guest's\n"
+	"              code (bt86 translate --help)\n"
 	"  --help      this text\n"
 	"  --version   the launcher's version\n";
 
@@ -97,6 +101,24 @@ out:
 	return status;
 }
 
+static int cmd_translate(int argc, char **argv)
+{
+	char err[OPTIONS_ERR_LEN];
+	struct translate_options opts;
+
+	switch (translate__parse(argc, argv, &opts, err)) {
+	case OPTIONS_HELP:
+		fputs(translate__usage, stdout);
+		return 0;
+	case OPTIONS_ERROR:
+		pr_msg("%s", err);
+		return EXIT_LAUNCHER;
+	case OPTIONS_OK:
+		break;
+	}
+	return translate__run(&opts, stdout);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -114,6 +136,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "translate"))
+		return cmd_translate(argc - 1, argv + 1);
 	pr_msg("unknown command '%s' (see bt86 --help)", argv[1]);
 	return EXIT_LAUNCHER;
 }

@@ -10,8 +10,13 @@ USERLAND_CFLAGS	:= $(HOST_CFLAGS) -DBT86_VERSION='"$(VERSION)"'
 
 launcher: $(O)/bt86
 
-$(O)/bt86: $(O)/userland/main.o $(USERLAND_LIB)
+# "bt86 translate" (translate.c) runs the binary translator: bt/ and Zydis
+# built for userland (bt/bt.mk).
+$(O)/bt86: $(O)/userland/main.o $(USERLAND_LIB) $(BT_LIB) $(ZYDIS_LIB)
 	$(CC) -o $@ $^ $(HOST_LDFLAGS)
+
+$(O)/userland/translate.o: USERLAND_CFLAGS += $(BT_INC)
+$(O)/userland/translate.o: | $(ZYDIS_NEEDED)
 
 $(USERLAND_LIB): $(filter-out $(O)/userland/main.o,$(USERLAND_OBJS))
 	@rm -f $@

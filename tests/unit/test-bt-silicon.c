@@ -1021,7 +1021,8 @@ static const char *setup(void)
 	S.c.blocks = calloc(S.c.max_blocks, sizeof(*S.c.blocks));
 	S.c.map = calloc(S.c.max_map, sizeof(*S.c.map));
 	S.c.hash = calloc(BT_HASH_SIZE, sizeof(*S.c.hash));
-	if (!S.c.blocks || !S.c.map || !S.c.hash)
+	S.c.page_hash = calloc(BT_PAGE_HASH, sizeof(*S.c.page_hash));
+	if (!S.c.blocks || !S.c.map || !S.c.hash || !S.c.page_hash)
 		return "out of memory";
 	bt_cache_init(&S.c);
 	S.env = (struct bt_env){ .fetch = fetch_code };

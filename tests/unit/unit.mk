@@ -39,3 +39,22 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 -include $(UNIT_DECODE_OBJ:.o=.d)
 
 include tests/unit/silicon.mk
+# test-bt, test-bt-fuzz, test-translate: the binary translator, bt/ built for userland
+# ($(BT_LIB), bt/bt.mk) over the same Zydis.
+UNIT_BT_TESTS	:= test-bt test-bt-fuzz test-translate
+$(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): UNIT_CFLAGS += $(BT_INC)
+$(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): | $(ZYDIS_NEEDED)
+$(patsubst %,$(O)/tests/unit/%,$(UNIT_BT_TESTS)): $(BT_LIB) $(ZYDIS_LIB)
+
+# Optional, not part of make check: test-bt-fuzz's checks on libFuzzer's
+# inputs, with AddressSanitizer and UBSan (needs clang):
+#   make bt-libfuzzer && build/tests/bt-libfuzzer -max_total_time=600
+BT_LIBFUZZER	:= $(O)/tests/bt-libfuzzer
+.PHONY: bt-libfuzzer
+bt-libfuzzer: $(BT_LIBFUZZER)
+$(BT_LIBFUZZER): tests/unit/test-bt-fuzz.c tests/unit/btrig.h $(wildcard bt/*.c bt/*.h) \
+		 monitor/decode.c $(ZYDIS_LIB)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DBT_LIBFUZZER \
+		-D_GNU_SOURCE -Ikmod/uapi -I$(KSELFTEST_INC) $(BT_INC) -o $@ \
+		tests/unit/test-bt-fuzz.c $(wildcard bt/*.c) monitor/decode.c $(ZYDIS_LIB)
