@@ -5,6 +5,7 @@
 #   make check      setup, build, run every test; ends with "N passed, N failed"
 #   make run        setup, build, boot the demo guest in the sandbox, console on the terminal
 #   make bench      setup, build, print the benchmark tables
+#   make difftest-long  setup, build, 100 000 difftest cases natively, under kvm, tae and bt
 #   make dkms       prove the DKMS build for KVER (default: the sandbox kernel)
 #   make dkms-install  add, build and install bt86 in the system's DKMS (root)
 #   make format     reformat C sources; make lint: format and static checks
@@ -37,14 +38,15 @@ HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
 HOST_LDFLAGS	:= -static -pthread
 KSELFTEST_INC	:= $(CACHE)/linux-src/tools/testing/selftests
 
-.PHONY: all setup module launcher guests tests check run bench dkms dkms-install \
+.PHONY: all setup module launcher guests tests check run bench difftest-long \
+	dkms dkms-install \
 	format lint clean distclean help
 .DEFAULT_GOAL := all
 
 all: module launcher guests tests
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@tests/vm/setup
@@ -89,6 +91,14 @@ run: setup
 bench: setup
 	@$(build-for-sandbox)
 	@tests/bench
+
+# The difftest guest far beyond make check's 4 000 cases, compared with the
+# native run (tests/guests/difftest-long; DIFFTEST_ARGS: the guest's
+# command line, default "seed=2 batches=1000").
+DIFFTEST_ARGS	?=
+difftest-long: setup
+	@$(build-for-sandbox)
+	@tests/guests/difftest-long $(DIFFTEST_ARGS)
 
 # --- DKMS -------------------------------------------------------------------
 KVER		?= $(SANDBOX_ABI)
