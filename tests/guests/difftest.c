@@ -1870,6 +1870,7 @@ static uint32_t generate(void)
 /* --- #DE and unexpected exceptions ---------------------------------------- */
 
 static uint32_t faults, fault_sig; /* this case's #DEs */
+static int tracing;		   /* the case runs with TF set */
 static void unexpected(struct trap_frame *f);
 static uint32_t cur_batch, cur_case;
 
@@ -1899,7 +1900,11 @@ static void db_handler(struct trap_frame *f)
 	/* ESP before the trap: in the frame from ring 3, above it at ring 0. */
 	uint32_t esp = f->cs & 3 ? f->esp : (uint32_t)&f->esp;
 
-	if (!(f->eflags & 0x100)) {
+	/*
+	 * A step of the traced case, or the trap after the POPF that ended
+	 * the stepping (the case's own, or dt_run's).
+	 */
+	if (!tracing) {
 		unexpected(f);
 		return;
 	}
@@ -1988,10 +1993,12 @@ static int run_batch(void *arg)
 		faults = fault_sig = 0;
 		if (opt.dump == cur_case)
 			dump_code(len);
-		if (opt.trace == cur_case)
+		tracing = opt.trace == cur_case;
+		if (tracing)
 			dt_in.eflags |= 0x100; /* TF: db_handler prints */
 		dt_entry = CODE_ADDR;
 		dt_run();
+		tracing = 0;
 		if (opt.dump == cur_case) {
 			show_regs("out:", &dt_out);
 			say("# #DE: %u\n", faults);
