@@ -390,7 +390,11 @@ static void print_tc(struct tr *t, FILE *out, const struct bt_block *b,
 	}
 }
 
-/* How many map entries translate.c makes for an instruction of class c. */
+/*
+ * How many map entries translate.c makes for an instruction of class c
+ * (tests/unit/test-translate.c notices when a rewrite's count changes: the
+ * next instruction's code would be printed under this one).
+ */
 static unsigned int entries_of(enum bt_class c)
 {
 	switch (c) {
@@ -402,6 +406,8 @@ static unsigned int entries_of(enum bt_class c)
 		return 2;
 	case CLASS_CALL_IND: /* and INSN before the push */
 		return 3;
+	case CLASS_POPF: /* INSN, INSN after saving %ecx, its two call outs */
+		return 4;
 	default:
 		return 1;
 	}

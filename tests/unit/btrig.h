@@ -326,7 +326,8 @@ static inline bool rig_same_operand(const ZydisDecodedOperand *a,
  * guest's go (rig_check_dest()); RET pops into the window (and drops its
  * immediate); indirect branches read the guest's operand into %eax, push
  * the return address for a call, and go to the lookup; STI's JECXZ skips
- * exactly the call out.
+ * exactly the call out, POPFD's JECXZ and JZs exactly theirs; PUSH Sreg
+ * pushes the guest's selector for that register from the window.
  */
 static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 				     struct rig *r, const struct bt_block *b,
@@ -422,6 +423,36 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 		}
 		ASSERT_TRUE(rig_dest_of(r, &r->td, at, &dest));
 		ASSERT_EQ(TCA(r, MAPE(r, b, first + 1)->tc_off + 2), dest);
+		break;
+	case CLASS_POPF:
+		/* JECXZ skips the first call out, each JZ the second; the
+		 * sequence ends with the real POPFD */
+		for (;; at += r->td.insn.length) {
+			bt_u32 skipped;
+
+			rig_decode_tc(_metadata, r, b, at);
+			if (r->td.insn.mnemonic == ZYDIS_MNEMONIC_POPFD)
+				break;
+			if (!rig_dest_of(r, &r->td, at, &dest))
+				continue;
+			skipped = r->td.insn.mnemonic == ZYDIS_MNEMONIC_JECXZ
+					  ? first + 2
+					  : first + 3;
+			ASSERT_EQ(TCA(r, MAPE(r, b, skipped)->tc_off + 2),
+				  dest);
+		}
+		ASSERT_LT(MAPE(r, b, first + 3)->tc_off, at);
+		break;
+	case CLASS_PUSH_SREG:
+		/* the guest's selector, from the window */
+		rig_decode_tc(_metadata, r, b, at);
+		ASSERT_EQ(ZYDIS_MNEMONIC_PUSH, r->td.insn.mnemonic);
+		ASSERT_EQ(ZYDIS_OPERAND_TYPE_MEMORY, r->td.ops[0].type);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[0].mem.segment);
+		ASSERT_EQ(BT_VP_SEL +
+				  4 * (g->ops[0].reg.value - ZYDIS_REGISTER_ES),
+			  r->td.ops[0].mem.disp.value);
+		ASSERT_EQ(32, r->td.ops[0].size);
 		break;
 	default:
 		break;
@@ -589,6 +620,9 @@ static inline unsigned int rig_check_block(struct __test_metadata *_metadata,
 	ASSERT_LE(c->tc_used, c->tc_size);
 	ASSERT_GE(BT_MAX_INSNS, b->ninsns);
 	ASSERT_EQ(r->key.cs_base + b->eip, b->lin_start);
+	/* on the chains of the pages of its code */
+	ASSERT_EQ(b->lin_start >> 12, b->page[0]);
+	ASSERT_EQ((b->lin_end - 1) >> 12, b->page[1]);
 	ASSERT_EQ(0, b->flags);
 	ASSERT_EQ(start, MAPE(r, b, 0)->tc_off);
 

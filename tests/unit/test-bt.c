@@ -529,6 +529,74 @@ TEST_F(bt, sti_shadow_on_a_callout_or_step)
 	EXPECT_EQ(1, MAPE(r, b, 2)->shadow);
 }
 
+/*
+ * POPFD: the real POPFD sets everything but IF and IOPL at CPL 1, so the
+ * rewrite writes the virtual IF and calls out only when the popped bits
+ * 15:8 need the monitor (%gs:POPF table) or IF goes to 1 with an interrupt
+ * waiting.  PUSH Sreg pushes the guest's selector from the window.
+ */
+TEST_F(bt, popfd_and_push_sreg_inline)
+{
+	static const bt_u8 sregs[][2] = { { 0x06 },	  { 0x0e },
+					  { 0x16 },	  { 0x1e },
+					  { 0x0f, 0xa0 }, { 0x0f, 0xa8 } };
+	struct rig *r = &self->r;
+	struct bt_block *b;
+	unsigned int i;
+
+	PUT(E, 0x9d, 0xf4); /* popfl; hlt */
+	b = xlate(_metadata, r, E);
+	TC_IS(b->tc_off, SAVE_ECX, 0x8b, 0x0c, 0x24, 0x0f, 0xb6, 0xcd, 0x65,
+	      0x0f, 0xb6, 0x89, BT_VP_POPF & 0xff, BT_VP_POPF >> 8, 0, 0, 0xe3,
+	      9, LOAD_ECX, CALLOUT, 0x0f, 0xb6, 0x4c, 0x24, 0x01, 0x83, 0xe1,
+	      0x02, 0x65, 0x88, 0x0d, BT_VP_VIF, 0, 0, 0, 0x74, 19, 0x65, 0x83,
+	      0x3d, BT_VP_WANT, 0, 0, 0, 0, 0x74, 9, LOAD_ECX, CALLOUT,
+	      LOAD_ECX, 0x9d, CALLOUT);
+	ASSERT_EQ(5, b->map_count);
+	MAP_IS(b, 0, BT_MAP_INSN, E, 0);
+	MAP_IS(b, 1, BT_MAP_INSN, E, 7);
+	MAP_IS(b, 2, BT_MAP_CALLOUT, E, 30);
+	MAP_IS(b, 3, BT_MAP_CALLOUT, E, 66);
+	MAP_IS(b, 4, BT_MAP_CALLOUT, E + 1, 76);
+	EXPECT_EQ(1, b->ninsns);
+
+	for (i = 0; i < 6; i++) {
+		bt_u32 eip = E + 0x100 + 0x10 * i,
+		       len = sregs[i][0] == 0x0f ? 2 : 1;
+
+		rig_code(r, eip, sregs[i], len);
+		r->mem[eip + len - r->base] = 0xf4;
+		b = xlate(_metadata, r, eip);
+		TC_IS(b->tc_off, 0x65, 0xff, 0x35);
+		EXPECT_EQ(BT_VP_SEL + 4 * i, rig_rd32(TCP(r, b->tc_off + 3)));
+		ASSERT_EQ(2, b->map_count);
+		MAP_IS(b, 0, BT_MAP_INSN, eip, 0);
+		MAP_IS(b, 1, BT_MAP_CALLOUT, eip + len, 7);
+	}
+}
+
+/* A direct branch past the CS limit faults at the branch: run natively. */
+TEST_F(bt, branch_past_the_cs_limit_steps)
+{
+	struct rig *r = &self->r;
+	struct bt_block *b;
+
+	r->key.cs_limit = E + 0xfff;
+	PUT(E, 0x90, 0xe9, 0x00, 0x10, 0, 0);		   /* jmp E + 0x1006 */
+	PUT(E + 0x10, 0x90, 0xe8, 0x00, 0x10, 0, 0);	   /* call */
+	PUT(E + 0x20, 0x90, 0x0f, 0x84, 0x00, 0x10, 0, 0); /* je */
+	PUT(E + 0x30, 0x90, 0x7f, 0x7f); /* jg .+0x81, inside */
+	b = xlate(_metadata, r, E);
+	MAP_IS(b, 1, BT_MAP_STEP, E + 1, 1);
+	b = xlate(_metadata, r, E + 0x10);
+	MAP_IS(b, 1, BT_MAP_STEP, E + 0x11, 1);
+	b = xlate(_metadata, r, E + 0x20);
+	MAP_IS(b, 1, BT_MAP_STEP, E + 0x21, 1);
+	b = xlate(_metadata, r, E + 0x30);
+	MAP_IS(b, 1, BT_MAP_INSN, E + 0x31, 1);
+	MAP_IS(b, 2, BT_MAP_EXIT, E + 0x33 + 0x7f, 12);
+}
+
 /* --- sensitive instructions: call outs ----------------------------------- */
 
 static const struct insn_case {
@@ -1131,6 +1199,36 @@ TEST_F(bt, invalidate_range_kills_overlapping_blocks)
 	EXPECT_TRUE(c2->flags & BT_BLOCK_DEAD);
 	EXPECT_EQ(3, r->c.stats.invalidated);
 	EXPECT_EQ(NULL, bt_lookup(&r->c, &r->key, E + 0x100));
+}
+
+/*
+ * A block whose code crosses a page boundary is on both pages' chains: a
+ * write to the second page finds it, and only writes to its own bytes
+ * kill it.
+ */
+TEST_F(bt, invalidate_range_across_a_page_boundary)
+{
+	struct rig *r = &self->r;
+	struct bt_block *a, *d;
+
+	PUT(E + 0x1000, 0xc3);		   /* [E + 0x1000, E + 0x1001) */
+	PUT(E + 0x1ffe, 0x90, 0x90, 0xc3); /* [E + 0x1ffe, E + 0x2001) */
+	a = xlate(_metadata, r, E + 0x1000);
+	d = xlate(_metadata, r, E + 0x1ffe);
+	EXPECT_EQ(E + 0x2001, d->lin_end);
+	EXPECT_EQ((E + 0x1000) >> 12, d->page[0]);
+	EXPECT_EQ((E + 0x2000) >> 12, d->page[1]);
+	/* the second page, past its code; the first, before it */
+	EXPECT_EQ(0, bt_invalidate_range(&r->c, E + 0x2001, 0xfff));
+	EXPECT_EQ(0, bt_invalidate_range(&r->c, E + 0x1001, 0xffd));
+	/* its last byte, on the second page */
+	EXPECT_EQ(1, bt_invalidate_range(&r->c, E + 0x2000, 1));
+	EXPECT_TRUE(d->flags & BT_BLOCK_DEAD);
+	EXPECT_FALSE(a->flags & BT_BLOCK_DEAD);
+	/* dead blocks leave the chains; the live one stays findable */
+	EXPECT_EQ(0, bt_invalidate_range(&r->c, E + 0x1ffe, 0x1000));
+	EXPECT_EQ(1, bt_invalidate_range(&r->c, E + 0x1000, 0x2000));
+	EXPECT_TRUE(a->flags & BT_BLOCK_DEAD);
 }
 
 /* The last page of the linear address space: lin + len wraps to 0. */

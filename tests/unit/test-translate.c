@@ -17,7 +17,7 @@ static const uint8_t code[] = {
 	0xfa,			      /* 100000 cli */
 	0xfb,			      /* 100001 sti */
 	0x9c,			      /* 100002 pushfl */
-	0x9d,			      /* 100003 popfl: a call out */
+	0x9d,			      /* 100003 popfl: inline */
 	0x85, 0xc0,		      /* 100004 test %eax,%eax */
 	0x75, 0x02,		      /* 100006 jne 10000a */
 	0xff, 0xe0,		      /* 100008 jmp *%eax */
@@ -147,6 +147,20 @@ static int run(struct __test_metadata *_metadata, FIXTURE_DATA(image) * self,
 		ASSERT_NE(NULL, strstr(self->out, s));           \
 	} while (0)
 
+/* The line after the first one that contains a has b. */
+#define NEXT_LINE_HAS(a, b)                                                    \
+	do {                                                                   \
+		const char *l_ = strstr(self->out, a), *n_;                    \
+		ASSERT_NE(NULL, l_);                                           \
+		n_ = strchr(l_, '\n');                                         \
+		ASSERT_NE(NULL, n_);                                           \
+		n_++;                                                          \
+		if (!strstr(n_, b) || strstr(n_, b) > strchr(n_, '\n'))        \
+			TH_LOG("after '%s' no '%s' in:\n%s", a, b, self->out); \
+		ASSERT_TRUE(strstr(n_, b) &&                                   \
+			    strstr(n_, b) < strchr(n_, '\n'));                 \
+	} while (0)
+
 TEST_F(image, every_class_in_hex)
 {
 	ASSERT_EQ(0, run(_metadata, self, "--kernel", "x", "--hex", NULL));
@@ -179,6 +193,21 @@ TEST_F(image, every_class_in_hex)
 	HAS("e3 09                   jecxz\n");
 	HAS("cd 1f                   int                              CALLOUT 00100003\n");
 	HAS("85 c0                   test                             INSN 00100004\n");
+	/* each guest instruction is followed by its own translation */
+	NEXT_LINE_HAS("CLI       cli\n", "65 c6 05 00 00 00 00 00");
+	NEXT_LINE_HAS("STI       sti\n", "65 c6 05 00 00 00 00 02");
+	NEXT_LINE_HAS("PUSHF     pushfd\n", "shadow INSN 00100002");
+	NEXT_LINE_HAS("POPF      popfd\n", "65 89 0d 18 00 00 00");
+	NEXT_LINE_HAS("IDENT     test\n", "85 c0 ");
+	NEXT_LINE_HAS("JCC       jnz\n", "0f 85 ");
+	NEXT_LINE_HAS("JMP_IND   jmp\n", "65 89 05 10 00 00 00");
+	NEXT_LINE_HAS("CALL      call\n", "68 0f 00 10 00");
+	NEXT_LINE_HAS("RET       ret\n", "65 8f 05 08 00 00 00");
+	/* POPFD's whole sequence is under it: its call outs, its POPFD */
+	NEXT_LINE_HAS("int                              CALLOUT 00100003\n",
+		      "0f b6 4c 24 01");
+	NEXT_LINE_HAS("mov                              INSN 00100003\n",
+		      "mov                              INSN 00100003");
 	HAS("0f 85 ");
 	HAS("  exit stubs\n");
 	HAS("EXIT 0010000a\n");
