@@ -189,7 +189,7 @@ void bt_fast_insert(struct bt_cache *c, bt_u32 eip, const struct bt_block *b);
 void bt_chain(struct bt_cache *c, const struct bt_map *exit,
 	      const struct bt_block *to);
 bt_u32 bt_invalidate_range(struct bt_cache *c, bt_u32 lin, bt_u32 len);
-void bt_page_insert(struct bt_cache *c, struct bt_block *b);
+void bt_block_insert(struct bt_cache *c, struct bt_block *b);
 void bt_kill_block(struct bt_cache *c, struct bt_block *b);
 void bt_revive(struct bt_cache *c, struct bt_block *dead,
 	       const struct bt_block *to);

@@ -273,7 +273,7 @@ static bt_u32 page_bucket(bt_u32 gfn)
 	return (gfn ^ (gfn >> 12)) % BT_PAGE_HASH;
 }
 
-void bt_page_insert(struct bt_cache *c, struct bt_block *b)
+static void page_insert(struct bt_cache *c, struct bt_block *b)
 {
 	bt_u32 idx = (bt_u32)(b - c->blocks), slot;
 
@@ -288,6 +288,16 @@ void bt_page_insert(struct bt_cache *c, struct bt_block *b)
 		b->page_next[slot] = *head;
 		*head = idx << 1 | slot;
 	}
+}
+
+/* A new block: found by its EIP (the hash) and by its guest pages. */
+void bt_block_insert(struct bt_cache *c, struct bt_block *b)
+{
+	bt_u32 h = hash_of(&b->key, b->eip);
+
+	b->hash_next = c->hash[h];
+	c->hash[h] = (bt_u32)(b - c->blocks);
+	page_insert(c, b);
 }
 
 /* Does @b's code overlap [lin, lin + len)?  Modulo 2^32: either may end at 4 GiB. */

@@ -401,15 +401,6 @@ static void emit_exits(struct tblock *t)
 	}
 }
 
-static void hash_insert(struct bt_cache *c, struct bt_block *b)
-{
-	bt_u32 h =
-		(b->eip ^ b->key.cs_base ^ (b->key.cs_sel << 7)) % BT_HASH_SIZE;
-
-	b->hash_next = c->hash[h];
-	c->hash[h] = (bt_u32)(b - c->blocks);
-}
-
 /* Room for one more block of the worst size? */
 static bool cache_has_room(const struct bt_cache *c)
 {
@@ -470,8 +461,7 @@ int bt_translate(struct bt_cache *c, const struct bt_env *env,
 	c->nblocks++;
 	c->stats.blocks++;
 	c->stats.insns += b->ninsns;
-	hash_insert(c, b);
-	bt_page_insert(c, b);
+	bt_block_insert(c, b);
 	*out = b;
 	return BT_OK;
 }

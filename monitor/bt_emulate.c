@@ -50,25 +50,6 @@ static long emulate_pushf(struct bt86_xdata *x, struct decoded_insn *d)
 	return 0;
 }
 
-static const struct bt86_segment *sreg_named(struct bt86_xdata *x,
-					     ZydisRegister r)
-{
-	switch (r) {
-	case ZYDIS_REGISTER_ES:
-		return &x->sregs.es;
-	case ZYDIS_REGISTER_CS:
-		return &x->sregs.cs;
-	case ZYDIS_REGISTER_SS:
-		return &x->sregs.ss;
-	case ZYDIS_REGISTER_FS:
-		return &x->sregs.fs;
-	case ZYDIS_REGISTER_GS:
-		return &x->sregs.gs;
-	default:
-		return &x->sregs.ds;
-	}
-}
-
 static bool is_sreg(const ZydisDecodedOperand *op)
 {
 	return op->type == ZYDIS_OPERAND_TYPE_REGISTER &&
@@ -82,7 +63,7 @@ static bool is_sreg(const ZydisDecodedOperand *op)
  */
 static long emulate_read_sreg(struct bt86_xdata *x, struct decoded_insn *d)
 {
-	u32 sel = sreg_named(x, d->ops[1].reg.value)->selector;
+	u32 sel = sreg_of(x, zydis_sreg(d->ops[1].reg.value))->selector;
 
 	return complete(x, d, operand_write(x, d, &d->ops[0], sel));
 }
@@ -91,9 +72,10 @@ static long emulate_read_sreg(struct bt86_xdata *x, struct decoded_insn *d)
 static long emulate_push_sreg(struct bt86_xdata *x, struct decoded_insn *d)
 {
 	u32 esp = x->regs.esp;
-	fault_t f = stack_push(x, &x->sregs.ss, &esp,
-			       sreg_named(x, d->ops[0].reg.value)->selector,
-			       d->insn.operand_width / 8, FAULT(VEC_SS, 0));
+	fault_t f = stack_push(
+		x, &x->sregs.ss, &esp,
+		sreg_of(x, zydis_sreg(d->ops[0].reg.value))->selector,
+		d->insn.operand_width / 8, FAULT(VEC_SS, 0));
 
 	if (f)
 		return raise_fault(x, f);

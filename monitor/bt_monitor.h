@@ -12,9 +12,6 @@
 #include "decode.h"
 #include "monitor.h"
 
-#define BT_LOST_FAULT	BT86_BT_LOST_FAULT
-#define BT_LOST_ESCAPED BT86_BT_LOST_ESCAPED
-
 /* Write faults at one EIP before its instruction becomes a call out. */
 #define BT_HOT_FAULTS 3
 #define BT_HOT_SLOTS  256

@@ -333,12 +333,12 @@ long bt_callout(struct bt86_xdata *x)
 long bt_trap_midseq(struct bt86_xdata *x)
 {
 	if (!bt_in_tc(bt_cache(x), x->bt.rip))
-		return bt_lost(x, BT_LOST_ESCAPED);
+		return bt_lost(x, BT86_BT_LOST_ESCAPED);
 	if (x->vector == VEC_DB && x->bt.stepping) {
-		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
+		dr6_reset();
 		return 0;
 	}
-	return bt_lost(x, BT_LOST_FAULT | (u32)x->vector);
+	return bt_lost(x, BT86_BT_LOST_FAULT | (u32)x->vector);
 }
 
 /* The counters the module reports (BT86_GET_VCPU_STATS). */

@@ -51,7 +51,7 @@ const ZydisDecodedOperand *find_operand(const struct decoded_insn *d,
 }
 
 /* The segment register a Zydis register names (DS for anything else). */
-static enum sreg zydis_sreg(ZydisRegister r)
+enum sreg zydis_sreg(ZydisRegister r)
 {
 	switch (r) {
 	case ZYDIS_REGISTER_ES:

@@ -23,6 +23,8 @@ void skip(struct bt86_xdata *x, const struct decoded_insn *d);
 
 const ZydisDecodedOperand *find_operand(const struct decoded_insn *d,
 					ZydisOperandType type);
+/* The segment register Zydis's @r names (DS for anything else). */
+enum sreg zydis_sreg(ZydisRegister r);
 u32 reg_read(struct bt86_xdata *x, ZydisRegister r);
 void reg_write(struct bt86_xdata *x, ZydisRegister r, u32 value);
 

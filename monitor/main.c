@@ -128,7 +128,7 @@ static long monitor_trap(struct bt86_xdata *x)
 	}
 	if (x->bt.stepping && x->vector == VEC_DB) {
 		/* stepped out of a sequence: the guest is at an insn */
-		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
+		dr6_reset();
 		x->bt.stepping = 0;
 		if (x->bt.shadow)
 			x->v.shadow = 1; /* it follows an STI */

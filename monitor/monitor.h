@@ -206,6 +206,15 @@ int guest_write(struct bt86_xdata *x, u32 addr, const void *src, u32 len);
 void *mon_memcpy(void *dst, const void *src, size_t n);
 void *mon_memset(void *dst, int c, size_t n);
 
+/*
+ * After the monitor's own single step: DR6 is the host's too, and the CPU
+ * never clears it (SDM 3A §18.2.3), so it goes back to its quiet value.
+ */
+static inline void dr6_reset(void)
+{
+	asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
+}
+
 static inline u64 rdtsc(void)
 {
 	u32 lo, hi;

@@ -99,7 +99,7 @@ static long not_present(struct bt86_xdata *x)
 static long debug_trap(struct bt86_xdata *x)
 {
 	if (x->v.step || x->bt.native) {
-		asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));
+		dr6_reset();
 		x->v.step = 0;
 		x->bt.native = 0;
 		if (!(x->regs.eflags & EFLAGS_TF))
