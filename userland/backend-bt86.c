@@ -149,8 +149,8 @@ static int bt86__set_boot_cpu(struct backend *b, const struct boot_cpu *cpu)
 	};
 
 	memset(&sregs, 0, sizeof(sregs));
-	bt86__flat_segment(&sregs.cs, 0x08, true);
-	bt86__flat_segment(&sregs.ds, 0x10, false);
+	bt86__flat_segment(&sregs.cs, boot_cpu_code_sel(cpu), true);
+	bt86__flat_segment(&sregs.ds, boot_cpu_data_sel(cpu), false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	/* No task register or LDT yet: the guest loads its own. */
 	sregs.tr.type = 0xb; /* busy 32-bit TSS, as after reset */
@@ -159,7 +159,8 @@ static int bt86__set_boot_cpu(struct backend *b, const struct boot_cpu *cpu)
 	sregs.ldt.type = 0x2;
 	sregs.ldt.present = 1;
 	sregs.ldt.limit = 0xffff;
-	sregs.gdt.limit = 0xffff;
+	sregs.gdt.base = cpu->gdt_base;
+	sregs.gdt.limit = cpu->gdt_limit ? cpu->gdt_limit : 0xffff;
 	sregs.idt.limit = 0xffff;
 	sregs.cr0 = cpu->cr0;
 	if (ioctl(k->vcpu_fd, BT86_SET_SREGS, &sregs) < 0)

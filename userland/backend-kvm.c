@@ -182,8 +182,12 @@ static int kvm__set_boot_cpu(struct backend *b, const struct boot_cpu *cpu)
 	if (ioctl(k->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return kvm__fail("reading the segment registers",
 				 "KVM_GET_SREGS");
-	kvm__flat_segment(&sregs.cs, 0x08, true);
-	kvm__flat_segment(&sregs.ds, 0x10, false);
+	kvm__flat_segment(&sregs.cs, boot_cpu_code_sel(cpu), true);
+	kvm__flat_segment(&sregs.ds, boot_cpu_data_sel(cpu), false);
+	if (cpu->gdt_limit) {
+		sregs.gdt.base = cpu->gdt_base;
+		sregs.gdt.limit = cpu->gdt_limit;
+	}
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.cr0 = cpu->cr0;
 	sregs.cr4 = 0;
