@@ -155,6 +155,8 @@ enum bt_class bt_classify(const struct decoded_insn *d)
 	case ZYDIS_MNEMONIC_SYSENTER:
 	case ZYDIS_MNEMONIC_SYSEXIT:
 	case ZYDIS_MNEMONIC_INT1:
+	/* not sensitive, but the guest must see its CPU model, not ours */
+	case ZYDIS_MNEMONIC_CPUID:
 		return CLASS_CALLOUT;
 	/* what a real CPU refuses or that needs EFLAGS.TF: run natively */
 	case ZYDIS_MNEMONIC_SYSCALL:

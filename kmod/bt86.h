@@ -52,7 +52,8 @@ struct bt86_vcpu {
 	/* Guest state, as userland last set it (the monitor owns it later). */
 	struct bt86_regs regs;
 	struct bt86_sregs sregs;
-	int pending_vector; /* BT86_NO_VECTOR or 0..255 */
+	int pending_vector;	   /* BT86_NO_VECTOR or 0..255 */
+	struct bt86_xcpuid *cpuid; /* BT86_SET_CPUID's model, or NULL */
 
 	/* The monitor world (world.c), built at the first RUN. */
 	struct bt86_xdata *x; /* crosspage data: monitor GDT/IDT/TSS, stacks */

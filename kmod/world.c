@@ -81,6 +81,8 @@ XD_CHECK(guest_cr2, XD_GUEST_CR2);
 XD_CHECK(fault_vector, XD_FAULT);
 XD_CHECK(fault_cr2, XD_FAULT + 0x38);
 static_assert(sizeof(struct bt86_xdata) <= XDATA_TSS);
+static_assert(XDATA_FPU + 512 <= XDATA_CPUID);
+static_assert(XDATA_CPUID + sizeof(struct bt86_xcpuid) <= XDATA_SIZE);
 
 /* --- descriptors (SDM 3A §3.4.5, §7.2.3, §6.14.1) --------------------------- */
 
@@ -348,6 +350,9 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 	x->v.irq_vector = XIRQ_NONE;
 	x->io_page = io_va;
 	x->ram_end = bt86_ram_end(vm);
+	if (vcpu->cpuid)
+		memcpy((u8 *)x + XDATA_CPUID, vcpu->cpuid,
+		       sizeof(*vcpu->cpuid));
 	if (vm->mode == BT86_MODE_BT) {
 		ret = bt86_btarea_build(vcpu, x);
 		if (ret) {

@@ -18,7 +18,7 @@
  *   0x7000  IST stack for NMI (IST2), top at 0x8000
  *   0x8000  IST stack for #MC (IST4), top at 0x9000
  *   0x9000  the monitor's own per-vCPU data (decoder buffers), to 0x10000;
- *           the guest's FXSAVE image at 0xa000
+ *           the guest's FXSAVE image at 0xa000, the CPUID model at 0xb000
  *
  * The IST numbers match Linux's (DF 1, NMI 2, MCE 4).  This header is
  * shared by the module's C and assembly and by the monitor: offsets are
@@ -40,6 +40,7 @@
 #define XDATA_MONITOR	 0x9000
 #define XDATA_MONITOR_SZ 0x7000
 #define XDATA_FPU	 0xa000 /* 512-byte FXSAVE image, 16-byte aligned */
+#define XDATA_CPUID	 0xb000 /* struct bt86_xcpuid */
 
 /*
  * GDT slots.  Both GDTs hold GDT_SLOTS descriptors; the monitor's own
@@ -253,6 +254,13 @@ struct bt86_xbt {
 	u32 fast_base;
 };
 #define BT_NO_BLOCK 0xffffffffu
+
+/* The guest's CPU model (BT86_SET_CPUID), at XDATA_CPUID. */
+struct bt86_xcpuid {
+	u32 nent; /* 0: CPUID shows the host's */
+	u32 pad[7];
+	struct bt86_cpuid_entry e[BT86_CPUID_MAX_ENTRIES];
+};
 
 struct bt86_xdata {
 	/* the switch (offsets above) */

@@ -468,6 +468,8 @@ long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d, bool callout)
 		return emulate_sysenter(x);
 	case ZYDIS_MNEMONIC_SYSEXIT:
 		return emulate_sysexit(x);
+	case ZYDIS_MNEMONIC_CPUID:
+		return emulate_cpuid(x, d);
 	default:
 		break;
 	}

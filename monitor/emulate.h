@@ -62,6 +62,11 @@ void emulate_complete_io(struct bt86_xdata *x);
 void emulate_complete_mmio(struct bt86_xdata *x);
 bool io_allowed(struct bt86_xdata *x, u16 port, unsigned int size);
 
+/* cpuid.c */
+long emulate_cpuid(struct bt86_xdata *x, struct decoded_insn *d);
+void cpuid_answer(struct bt86_xdata *x, u32 function, u32 index, u32 out[4]);
+u32 cpuid_cr4_allowed(struct bt86_xdata *x, u32 supported);
+
 /* emulate_sys.c */
 long emulate_system(struct bt86_xdata *x, struct decoded_insn *d);
 long emulate_store_table(struct bt86_xdata *x, struct decoded_insn *d);

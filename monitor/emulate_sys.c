@@ -85,7 +85,7 @@ static fault_t mov_cr(struct bt86_xdata *x, struct decoded_insn *d, long *stop)
 	}
 	if (n == 0)
 		return write_cr0(x, v, stop);
-	if (n == 4 && (v & ~CR4_ALLOWED))
+	if (n == 4 && (v & ~cpuid_cr4_allowed(x, CR4_ALLOWED)))
 		return FAULT_GP0;
 	*slot = v;
 	return 0;
@@ -159,8 +159,11 @@ static fault_t rdmsr(struct bt86_xdata *x)
 	case MSR_MISC_ENABLE:
 		v = 1; /* fast strings */
 		break;
-	case MSR_PLATFORM_ID:
 	case MSR_BIOS_SIGN:
+		/* Microcode revision 1 (bits 63:32), as KVM and QEMU show. */
+		v = (u64)1 << 32;
+		break;
+	case MSR_PLATFORM_ID:
 	case MSR_MTRRCAP:
 	case MSR_MCG_CAP:
 	case MSR_MCG_STATUS:

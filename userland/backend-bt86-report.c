@@ -41,6 +41,7 @@ static const char *const emul_names[BT86_EMUL_COUNT] = {
 	[BT86_EMUL_TASK] = "task switches",
 	[BT86_EMUL_SYSENTER] = "SYSENTER/SYSEXIT",
 	[BT86_EMUL_MMIO] = "MMIO accesses",
+	[BT86_EMUL_CPUID] = "CPUID",
 };
 
 static const char *const exception_names[32] = {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cpu-model.h"
 #include "util.h"
 
 #define KVM_DEV	     "/dev/kvm"
@@ -98,32 +99,50 @@ static int kvm__add_memory(struct backend *b, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
-/* Give the guest the CPUID KVM supports on this host. */
+/*
+ * The platform has no local APIC, but KVM resets IA32_APIC_BASE to
+ * "enabled" and shows CPUID.1:EDX.APIC accordingly: clearing the MSR's
+ * enable bit takes the feature out of CPUID as well.
+ */
+static int kvm__disable_apic(struct kvm_backend *k)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} msrs = { .hdr.nmsrs = 1, .e.index = 0x1b /* IA32_APIC_BASE */ };
+
+	if (ioctl(k->vcpu_fd, KVM_SET_MSRS, &msrs) != 1)
+		return kvm__fail("disabling the local APIC", "KVM_SET_MSRS");
+	return 0;
+}
+
+/*
+ * The guest's CPU model (cpu-model.c), the same as under bt86; KVM shows
+ * exactly these leaves.
+ */
 static int kvm__set_cpuid(struct kvm_backend *k)
 {
+	const struct cpu_model_leaf *leaves;
+	size_t i, n = cpu_model__leaves(&leaves);
 	struct kvm_cpuid2 *cpuid;
-	int nent = 64, ret;
+	int ret;
 
-	for (;;) {
-		cpuid = calloc(1,
-			       sizeof(*cpuid) +
-				       nent * sizeof(struct kvm_cpuid_entry2));
-		if (!cpuid)
-			return -ENOMEM;
-		cpuid->nent = nent;
-		if (ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-			break;
-		free(cpuid);
-		if (errno != E2BIG || nent >= 4096)
-			return kvm__fail("reading the supported CPUID",
-					 "KVM_GET_SUPPORTED_CPUID");
-		nent *= 2;
+	cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		return -ENOMEM;
+	cpuid->nent = n;
+	for (i = 0; i < n; i++) {
+		cpuid->entries[i].function = leaves[i].function;
+		cpuid->entries[i].eax = leaves[i].eax;
+		cpuid->entries[i].ebx = leaves[i].ebx;
+		cpuid->entries[i].ecx = leaves[i].ecx;
+		cpuid->entries[i].edx = leaves[i].edx;
 	}
 	ret = ioctl(k->vcpu_fd, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
 	if (ret < 0)
 		return kvm__fail("setting the guest CPUID", "KVM_SET_CPUID2");
-	return 0;
+	return kvm__disable_apic(k);
 }
 
 static int kvm__create_vcpu(struct backend *b)

@@ -146,6 +146,7 @@ enum bt86_emul {
 	BT86_EMUL_TASK,	    /* task switches (gates, TSS, IRET with NT) */
 	BT86_EMUL_SYSENTER, /* SYSENTER and SYSEXIT */
 	BT86_EMUL_MMIO,	    /* an access to guest-physical non-RAM */
+	BT86_EMUL_CPUID,    /* the CPU model's answer (translated ring 0) */
 	BT86_EMUL_COUNT
 };
 
@@ -203,6 +204,33 @@ struct bt86_vcpu_stats {
 };
 
 #define BT86_GET_VCPU_STATS _IOR(BT86IO, 0x26, struct bt86_vcpu_stats)
+
+/*
+ * The CPU model the guest's CPUID shows (the shape of KVM_SET_CPUID2).  Each
+ * entry answers CPUID with EAX = function (and ECX = index when flags has
+ * BT86_CPUID_INDEXED); a function past the highest basic or extended leaf
+ * gets the highest basic leaf's answer, any other missing one zeros, as an
+ * Intel CPU does (SDM 2A, CPUID).  Until it is set, CPUID shows the host's.
+ * Set before the first RUN.  Under BT86_MODE_TAE guest ring 0 runs CPUID
+ * natively (it does not trap), so only the translator's guests see it there
+ * in ring 0; guest ring 3 always runs CPUID natively.
+ */
+#define BT86_CPUID_MAX_ENTRIES 64
+#define BT86_CPUID_INDEXED     1u /* flags: ECX selects among entries */
+
+struct bt86_cpuid_entry {
+	__u32 function, index, flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 pad; /* must be 0 */
+};
+
+struct bt86_cpuid {
+	__u32 nent; /* at most BT86_CPUID_MAX_ENTRIES */
+	__u32 pad;  /* must be 0 */
+	struct bt86_cpuid_entry entries[];
+};
+
+#define BT86_SET_CPUID _IOW(BT86IO, 0x27, struct bt86_cpuid)
 
 /*
  * For tests only: make the monitor fault on purpose at the next guest trap,

@@ -201,6 +201,48 @@ static long interrupt(int vcpu, uint32_t vector)
 	return raw_ioctl_p(vcpu, BT86_INTERRUPT, &irq);
 }
 
+/* cpuid; mov %eax,RESULTS; mov %ebx,RESULTS+4; hlt (with EAX, ECX set) */
+static const uint8_t cpuid_code[] = { 0x0f, 0xa2, 0xa3, 0x00, 0x50, 0x00, 0x00,
+				      0x89, 0x1d, 0x04, 0x50, 0x00, 0x00, 0xf4 };
+
+/*
+ * The CPU model answers guest ring 0's CPUID under bt (a call out), with
+ * Intel's rule for leaves past the highest; under tae CPUID does not trap
+ * and shows the host's.  The model cannot change once the guest has run.
+ */
+TEST_F(cpu, cpuid_shows_the_model)
+{
+	struct {
+		struct bt86_cpuid hdr;
+		struct bt86_cpuid_entry e[3];
+	} c = { .hdr.nent = 3,
+		.e = { { .function = 0, .eax = 1, .ebx = 0x11 },
+		       { .function = 1, .eax = 0x663, .ebx = 0x22 },
+		       { .function = 4,
+			 .index = 1,
+			 .flags = BT86_CPUID_INDEXED,
+			 .eax = 0x44 } } };
+	struct bt86_regs r;
+	struct bt86_vcpu_stats st;
+
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_SET_CPUID, &c));
+	start(_metadata, self, cpuid_code, sizeof(cpuid_code), 0);
+	GET_REGS(self->vcpu, &r);
+	r.eax = 7; /* past the highest basic leaf: leaf 1's answer */
+	SET_REGS(self->vcpu, &r);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	if (variant->mode == BT86_MODE_BT) {
+		EXPECT_EQ(0x663, result(self, 0));
+		EXPECT_EQ(0x22, result(self, 1));
+		EXPECT_EQ(1, st.emulated[BT86_EMUL_CPUID]);
+	} else {
+		EXPECT_EQ(0, st.emulated[BT86_EMUL_CPUID]);
+	}
+	EXPECT_EQ(-EBUSY, raw_ioctl_p(self->vcpu, BT86_SET_CPUID, &c));
+}
+
 /* sti; 1: hlt; jmp 1b */
 static const uint8_t sti_hlt_loop[] = { 0xfb, 0xf4, 0xeb, 0xfd };
 

@@ -180,7 +180,6 @@ TEST_F(bt, ident_copied_exactly)
 		0x8d, 0x04, 0x85, 0,	0x10, 0, 0, /* lea 0x1000(,%eax,4) */
 		0xf0, 0x0f, 0xb1, 0x0a, /* lock cmpxchg %ecx,(%edx) */
 		0xf3, 0xa5,		/* rep movsl */
-		0x0f, 0xa2,		/* cpuid */
 		0x0f, 0x31,		/* rdtsc */
 		0x64, 0x8b, 0x00,	/* mov %fs:(%eax),%eax */
 		0x26, 0x89, 0x08,	/* mov %ecx,%es:(%eax) */
@@ -190,8 +189,9 @@ TEST_F(bt, ident_copied_exactly)
 		0xc9,			/* leave */
 		0xf4,			/* hlt */
 	};
-	static const bt_u32 lens[] = { 1, 2, 3, 3, 7, 4, 2, 2,
-				       2, 3, 3, 3, 4, 2, 1 };
+	static const bt_u32 lens[] = {
+		1, 2, 3, 3, 7, 4, 2, 2, 3, 3, 3, 4, 2, 1
+	};
 	struct rig *r = &self->r;
 	struct bt_block *b;
 	bt_u32 off = 0;
@@ -203,19 +203,19 @@ TEST_F(bt, ident_copied_exactly)
 		     "IDENT copy");
 	TC_IS(b->tc_off + sizeof(code) - 1, CALLOUT);
 	EXPECT_EQ(sizeof(code) + 1, b->tc_len);
-	EXPECT_EQ(15, b->ninsns);
-	EXPECT_EQ(16, b->map_count);
-	for (i = 0; i < 15; i++) {
+	EXPECT_EQ(14, b->ninsns);
+	EXPECT_EQ(15, b->map_count);
+	for (i = 0; i < 14; i++) {
 		MAP_IS(b, i, BT_MAP_INSN, E + off, off);
 		off += lens[i];
 	}
-	MAP_IS(b, 15, BT_MAP_CALLOUT, E + off, off);
+	MAP_IS(b, 14, BT_MAP_CALLOUT, E + off, off);
 	/* the HLT is emulated from guest memory: not part of the block */
 	EXPECT_EQ(E, b->lin_start);
 	EXPECT_EQ(E + off, b->lin_end);
 	EXPECT_EQ(0, r->c.stats.refused);
 	EXPECT_EQ(1, r->c.stats.blocks);
-	EXPECT_EQ(15, r->c.stats.insns);
+	EXPECT_EQ(14, r->c.stats.insns);
 }
 
 /* --- direct branches ------------------------------------------------------ */
@@ -910,6 +910,16 @@ TEST(classify_stack_instructions_hidden_ss)
 	CLASS_OF(CLASS_CALLOUT, 0x66, 0x8c, 0xc8); /* mov %cs,%ax */
 }
 
+/* CPUID is not sensitive, but the guest must see the CPU model. */
+TEST(classify_cpuid_calls_out)
+{
+	static const bt_u8 cpuid[] = { 0x0f, 0xa2 };
+	struct decoded_insn cd;
+
+	ASSERT_EQ(0, decode_insn(cpuid, sizeof(cpuid), &cd));
+	EXPECT_EQ(CLASS_CALLOUT, bt_classify(&cd));
+}
+
 TEST(classify_branches)
 {
 	CLASS_OF(CLASS_JMP, 0xeb, 0x00);
@@ -928,7 +938,6 @@ TEST(classify_branches)
 	CLASS_OF(CLASS_STI, 0xfb);
 	/* ordinary instructions that look special */
 	CLASS_OF(CLASS_IDENT, 0x0f, 0x0b);	 /* ud2: faults natively */
-	CLASS_OF(CLASS_IDENT, 0x0f, 0xa2);	 /* cpuid */
 	CLASS_OF(CLASS_IDENT, 0x65, 0x8d, 0x00); /* lea %gs:(%eax): no access */
 }
 
