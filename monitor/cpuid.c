@@ -19,11 +19,11 @@ static struct bt86_xcpuid *cpu_model(struct bt86_xdata *x)
 }
 
 /* The entry for function/index, or NULL. */
-static const struct bt86_cpuid_entry *
-model_entry(const struct bt86_xcpuid *m, u32 function, u32 index)
+static const struct bt86_cpuid_entry *model_entry(const struct bt86_xcpuid *m,
+						  u32 function, u32 index)
 {
-	u32 i, n = m->nent < BT86_CPUID_MAX_ENTRIES ? m->nent :
-						      BT86_CPUID_MAX_ENTRIES;
+	u32 i, n = m->nent < BT86_CPUID_MAX_ENTRIES ? m->nent
+						    : BT86_CPUID_MAX_ENTRIES;
 
 	for (i = 0; i < n; i++) {
 		const struct bt86_cpuid_entry *e = &m->e[i];

@@ -33,7 +33,7 @@
 #define HYPERVISOR (1u << 31)
 
 /* Four characters as CPUID returns them in a register. */
-#define STR4(a, b, c, d) \
+#define STR4(a, b, c, d)                                            \
 	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | \
 	 (uint32_t)(d) << 24)
 
