@@ -100,19 +100,26 @@ static int kvm__add_memory(struct backend *b, uint64_t gpa, uint64_t size,
 }
 
 /*
- * The platform has no local APIC, but KVM resets IA32_APIC_BASE to
- * "enabled" and shows CPUID.1:EDX.APIC accordingly: clearing the MSR's
- * enable bit takes the feature out of CPUID as well.
+ * MSRs whose KVM defaults would make the CPU differ from bt86's and native
+ * QEMU's (docs/vcpu.md, "The CPU model"):
+ *   IA32_APIC_BASE  KVM resets it to "enabled" and then shows CPUID.1:EDX.APIC;
+ *                   the platform has no local APIC
+ *   IA32_BIOS_SIGN_ID  microcode revision 1 (bits 63:32), as bt86 and QEMU
+ *   MSR_PLATFORM_INFO  no CPUID faulting (KVM offers it; Linux would list
+ *                   "cpuid_fault" among the flags)
  */
-static int kvm__disable_apic(struct kvm_backend *k)
+static int kvm__set_msrs(struct kvm_backend *k)
 {
 	struct {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} msrs = { .hdr.nmsrs = 1, .e.index = 0x1b /* IA32_APIC_BASE */ };
+		struct kvm_msr_entry e[3];
+	} msrs = { .hdr.nmsrs = 3,
+		   .e = { { .index = 0x1b, .data = 0 },
+			  { .index = 0x8b, .data = 1ULL << 32 },
+			  { .index = 0xce, .data = 0 } } };
 
-	if (ioctl(k->vcpu_fd, KVM_SET_MSRS, &msrs) != 1)
-		return kvm__fail("disabling the local APIC", "KVM_SET_MSRS");
+	if (ioctl(k->vcpu_fd, KVM_SET_MSRS, &msrs) != 3)
+		return kvm__fail("setting the model's MSRs", "KVM_SET_MSRS");
 	return 0;
 }
 
@@ -142,7 +149,7 @@ static int kvm__set_cpuid(struct kvm_backend *k)
 	free(cpuid);
 	if (ret < 0)
 		return kvm__fail("setting the guest CPUID", "KVM_SET_CPUID2");
-	return kvm__disable_apic(k);
+	return kvm__set_msrs(k);
 }
 
 static int kvm__create_vcpu(struct backend *b)
