@@ -43,12 +43,15 @@ typedef uint64_t bt_u64;
 #define BT_VP_VIOPL 0x01 /* u8: the virtual IOPL << 4 (EFLAGS bits 15:8) */
 #define BT_VP_WANT \
 	0x04 /* u32: nonzero when the monitor wants STI to call out */
-#define BT_VP_TARGET	0x08 /* u32: the guest EIP of an indirect branch */
-#define BT_VP_JUMP	0x0c /* u32: its translation, for the final jmp */
-#define BT_VP_SAVE_EAX	0x10
-#define BT_VP_SAVE_EBX	0x14
-#define BT_VP_SAVE_ECX	0x18
-#define BT_VP_IND_HITS	0x20 /* u32: indirect branches found in the fast table */
+#define BT_VP_TARGET   0x08 /* u32: the guest EIP of an indirect branch */
+#define BT_VP_JUMP     0x0c /* u32: its translation, for the final jmp */
+#define BT_VP_SAVE_EAX 0x10
+#define BT_VP_SAVE_EBX 0x14
+#define BT_VP_SAVE_ECX 0x18
+#define BT_VP_IND_HITS 0x20 /* u32: indirect branches found in the fast table */
+#define BT_VP_GUEST_GS \
+	0x24 /* u32: the hardware selector of the guest's GS (its shadow slot \
+	      * or stale copy), loaded around a %gs memory operand */
 #define BT_VP_SEL	0x40 /* u32[6]: the guest's ES CS SS DS FS GS selectors */
 #define BT_VP_POPF	0x100 /* u8[256]: POPFD needs the monitor, by bits 15:8 */
 #define BT_VP_FAST	0x1000 /* the fast indirect table: {eip, tc address} */
@@ -73,8 +76,16 @@ struct bt_map {
 	bt_u32 arg;	  /* BT_MAP_EXIT: TC offset of the rel32 to patch */
 	bt_u8 kind;	  /* enum bt_map_kind */
 	bt_u8 shadow;	  /* an STI just ran: interrupts wait one insn */
-	bt_u16 pad;
+	bt_u8 flags;	  /* BT_MAPF_* */
+	bt_u8 pad;
 };
+
+/*
+ * The hardware %gs holds the guest's GS at this entry, not the window's (a
+ * %gs memory operand, translate.c): the guest resumes at the entry before
+ * it, which loads the guest's GS again.
+ */
+#define BT_MAPF_GUEST_GS 1
 
 /* What a translation depends on besides its EIP. */
 struct bt_key {
@@ -154,6 +165,8 @@ struct bt_cache {
 	bt_u32 ind_lookup;   /* TC offset of the indirect-branch routine */
 	bt_u32 ind_miss;     /* TC offset of its call out */
 	bt_u32 window_low;   /* the per-vCPU page, as %gs sees it: offset 0 */
+	bt_u16 gs_sel;	     /* the selector of the window's segment */
+	bt_u32 gs_sel_const; /* TC offset of a copy of it (read through CS) */
 	struct bt_block *blocks;
 	bt_u32 nblocks, max_blocks;
 	struct bt_map *map;

@@ -51,12 +51,24 @@ static void add_map(struct tblock *t, enum bt_map_kind kind, bt_u32 eip,
 	m->arg = arg;
 	m->kind = (bt_u8)kind;
 	m->shadow = 0;
+	m->flags = 0;
 	m->pad = 0;
 	if (t->shadow_next) { /* whatever the next insn is: sti; hlt */
 		m->shadow = 1;
 		t->shadow_next = false;
 	}
 	t->b->map_count++;
+}
+
+/* add_map() for a later entry of the same guest instruction: the STI
+ * shadow of its first entry holds at each. */
+static void add_map_again(struct tblock *t, enum bt_map_kind kind, bt_u32 eip)
+{
+	struct bt_cache *c = t->c;
+	bt_u8 shadow = c->map[c->nmap - 1].shadow;
+
+	add_map(t, kind, eip, 0);
+	c->map[c->nmap - 1].shadow = shadow;
 }
 
 static bt_u32 ind_lookup_addr(const struct tblock *t)
@@ -274,7 +286,29 @@ static void emit_push_sreg(struct tblock *t)
 			      4 * (t->d->ops[0].reg.value - ZYDIS_REGISTER_ES));
 }
 
-/* --- the block --------------------------------------------------------- */
+/*
+ * An instruction with a %gs memory operand.  In translated code %gs is the
+ * window's, so the guest's own GS is loaded around the instruction: its
+ * hardware selector (the monitor keeps it at BT_VP_GUEST_GS), then the
+ * window's again from the copy after the indirect-branch routine, read
+ * through CS (flat).  MOV to GS changes no flag (SDM 2A "MOV").  The
+ * guest's instruction has an entry of its own, flagged: a fault there
+ * is the instruction's, with the guest's GS loaded, and the guest resumes
+ * at the entry before, which loads it again.
+ */
+static void emit_gs_mem(struct tblock *t, const bt_u8 *bytes, bt_u32 eip)
+{
+	struct bt_cache *c = t->c;
+
+	emit_gs_modrm(&t->e, 0x8e, 5, BT_VP_GUEST_GS); /* mov %gs:m, %gs */
+	add_map_again(t, BT_MAP_INSN, eip);
+	c->map[c->nmap - 1].flags = BT_MAPF_GUEST_GS;
+	emit_bytes(&t->e, bytes, t->d->insn.length);
+	emit_u8(&t->e, 0x2e); /* mov %cs:gs_sel, %gs */
+	emit_u8(&t->e, 0x8e);
+	emit_u8(&t->e, 0x2d);
+	emit_u32(&t->e, c->tc_low + c->gs_sel_const);
+}
 
 /* Reads and decodes the instruction at @eip; false if it cannot be. */
 static bool fetch_insn(struct tblock *t, bt_u32 eip, bt_u8 *bytes)
@@ -340,6 +374,10 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 	case CLASS_PUSH_SREG:
 		add_map(t, BT_MAP_INSN, eip, 0);
 		emit_push_sreg(t);
+		return true;
+	case CLASS_GS_MEM:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_gs_mem(t, bytes, eip);
 		return true;
 	case CLASS_JMP:
 		add_map(t, BT_MAP_INSN, branch_target(t, eip), 0);

@@ -48,6 +48,7 @@ static inline bool bt_from_tc(const struct bt86_xdata *x)
 /* bt_run.c */
 void bt_load(struct bt86_xdata *x);
 void bt_sync_from_hw(struct bt86_xdata *x);
+void bt_window_gs(struct bt86_xdata *x, u16 hw);
 void bt_prepare(struct bt86_xdata *x);
 long bt_callout(struct bt86_xdata *x);
 long bt_trap_midseq(struct bt86_xdata *x);

@@ -61,6 +61,7 @@ static void cache_setup(struct bt86_xdata *x)
 	c->tc_size = BT_TC_SIZE;
 	c->window = window(x);
 	c->window_low = x->bt.window_low;
+	c->gs_sel = BT_GS_SEL;
 	c->scratch = &m->scratch;
 	c->hash = (u32 *)p;
 	p += BT_HASH_SIZE * sizeof(u32);
@@ -137,12 +138,25 @@ void bt_sync_from_hw(struct bt86_xdata *x)
 	/*
 	 * A guest instruction's own start: if the guest goes on there (an
 	 * interrupt of the host's, #NM, a write fault), it resumes in this
-	 * block rather than in a new one starting mid-way.
+	 * block rather than in a new one starting mid-way.  Where the
+	 * instruction runs with the guest's GS loaded, at the entry before,
+	 * which loads it (translate.c).
 	 */
 	if (m->kind == BT_MAP_INSN && b) {
 		x->bt.resume_tc = rip;
+		if (m->flags & BT_MAPF_GUEST_GS)
+			x->bt.resume_tc = c->tc_low + m[-1].tc_off;
 		x->bt.resume_eip = m->guest_eip;
 	}
+}
+
+/*
+ * Entering translated code, where %gs is the window's: the hardware
+ * selector the guest's GS has now, for instructions with a %gs operand.
+ */
+void bt_window_gs(struct bt86_xdata *x, u16 hw)
+{
+	*(volatile u32 *)(window(x) + BT_VP_GUEST_GS) = hw;
 }
 
 /* The TC address to resume the guest at without a lookup, or 0. */

@@ -199,10 +199,15 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 	x->gpr.rdi = r->edi;
 	x->rsp = r->esp;
 	x->rip = r->eip;
-	/* Guest ring 0 runs from the translation cache (bt_run.c). */
+	/*
+	 * Guest ring 0 runs from the translation cache (bt_run.c), with %gs
+	 * on the window; the guest's GS is loaded only around its %gs
+	 * operands.
+	 */
 	if (x->bt.midseq || x->bt.enter) {
 		x->rip = x->bt.midseq ? x->bt.rip : x->bt.enter;
 		x->cs = BT_CS_SEL;
+		bt_window_gs(x, x->guest_gs);
 		x->guest_gs = BT_GS_SEL;
 	}
 	/* IF and IOPL are virtual; V86 and VIF/VIP do not exist here. */

@@ -25,7 +25,9 @@
 #define RIG_TC_LOW     0xffc10000u
 /* The guest buffer's linear address. */
 #define RIG_GUEST_BASE 0x00100000u
-#define RIG_CANARY     0xa5
+/* The window's selector (the monitor's BT_GS_SEL). */
+#define RIG_GS_SEL 0xfb9
+#define RIG_CANARY 0xa5
 
 /* A buffer that ends where a PROT_NONE page begins, after one more. */
 struct guarded {
@@ -132,6 +134,7 @@ static inline bool rig_init(struct rig *r, bt_u32 tc_size, bt_u32 max_map,
 	r->c.tc_size = tc_size;
 	r->c.window = r->window.p;
 	r->c.window_low = RIG_WINDOW_LOW;
+	r->c.gs_sel = RIG_GS_SEL;
 	r->c.map = (struct bt_map *)r->map.p;
 	r->c.max_map = max_map;
 	r->c.blocks = (struct bt_block *)r->blocks.p;
@@ -443,6 +446,30 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 		}
 		ASSERT_LT(MAPE(r, b, first + 3)->tc_off, at);
 		break;
+	case CLASS_GS_MEM:
+		/* the guest's GS loaded, the instruction, the window's back */
+		rig_decode_tc(_metadata, r, b, at);
+		ASSERT_EQ(ZYDIS_MNEMONIC_MOV, r->td.insn.mnemonic);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[0].reg.value);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[1].mem.segment);
+		ASSERT_EQ(ZYDIS_REGISTER_NONE, r->td.ops[1].mem.base);
+		ASSERT_EQ(BT_VP_GUEST_GS, r->td.ops[1].mem.disp.value);
+		at = MAPE(r, b, first + 1)->tc_off;
+		ASSERT_EQ(0, memcmp(r->mem + (r->key.cs_base + eip - r->base),
+				    TCP(r, at), g->insn.length));
+		rig_decode_tc(_metadata, r, b, at + g->insn.length);
+		ASSERT_EQ(ZYDIS_MNEMONIC_MOV, r->td.insn.mnemonic);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[0].reg.value);
+		ASSERT_EQ(ZYDIS_REGISTER_CS, r->td.ops[1].mem.segment);
+		ASSERT_EQ(ZYDIS_REGISTER_NONE, r->td.ops[1].mem.base);
+		ASSERT_EQ(ZYDIS_REGISTER_NONE, r->td.ops[1].mem.index);
+		ASSERT_EQ(TCA(r, r->c.gs_sel_const),
+			  (bt_u32)r->td.ops[1].mem.disp.value);
+		ASSERT_EQ(RIG_GS_SEL,
+			  TCP(r, r->c.gs_sel_const)[0] |
+				  TCP(r, r->c.gs_sel_const)[1] << 8);
+		ASSERT_GE(r->c.prologue_end, r->c.gs_sel_const + 2);
+		break;
 	case CLASS_PUSH_SREG:
 		/* the guest's selector, from the window */
 		rig_decode_tc(_metadata, r, b, at);
@@ -472,6 +499,7 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 		ASSERT_EQ(k_, m->kind);                                     \
 		ASSERT_EQ((bt_u32)(e_), m->guest_eip);                      \
 		ASSERT_EQ(shadow, m->shadow);                               \
+		ASSERT_EQ(0, m->flags);                                     \
 		shadow = 0;                                                 \
 	} while (0)
 
@@ -480,7 +508,9 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
  * instruction, as translate.c documents it: IDENT and CLI one INSN entry
  * (IDENT: at a copy of the guest bytes), STI an INSN then an STI entry (and
  * the entry after it is marked shadow), PUSHFD two INSN, POPFD two INSN
- * and two CALLOUT, PUSH Sreg one INSN, JMP one INSN for
+ * and two CALLOUT, PUSH Sreg one INSN, an instruction with a %gs operand
+ * two INSN (the second flagged BT_MAPF_GUEST_GS, with the shadow of the
+ * first), JMP one INSN for
  * its target, JCC and RET one INSN, CALL and LOOP an INSN and one for the
  * target, indirect jmp two and indirect call three INSN; then a CALLOUT or
  * STEP entry for the instruction that stopped the block, or an INSN entry
@@ -532,6 +562,18 @@ static inline void rig_check_map(struct __test_metadata *_metadata,
 		case CLASS_PUSH_SREG:
 			EXPECT_ENTRY(BT_MAP_INSN, eip);
 			break;
+		case CLASS_GS_MEM: {
+			int s = shadow;
+
+			EXPECT_ENTRY(BT_MAP_INSN, eip);
+			ASSERT_GT(b->map_count, i);
+			m = MAPE(r, b, i++);
+			ASSERT_EQ(BT_MAP_INSN, m->kind);
+			ASSERT_EQ(eip, m->guest_eip);
+			ASSERT_EQ(s, m->shadow);
+			ASSERT_EQ(BT_MAPF_GUEST_GS, m->flags);
+			break;
+		}
 		case CLASS_JMP:
 			EXPECT_ENTRY(BT_MAP_INSN, target);
 			ended = true;

@@ -60,6 +60,7 @@ enum {
 	LDT_DATA,
 	LDT_SMALL,
 	LDT_WINDOW,
+	LDT_GS,
 	LDT_COUNT
 };
 #define SEL(slot)  ((slot) << 3 | 7)
@@ -68,8 +69,11 @@ enum {
 #define DATA_SEL   SEL(LDT_DATA)
 #define SMALL_SEL  SEL(LDT_SMALL) /* DS base + 0x100, limit 0xff */
 #define WINDOW_SEL SEL(LDT_WINDOW)
+#define GS_SEL	   SEL(LDT_GS) /* the guest's GS: DS base + 0x800, limit 0x3ff */
 #define SMALL_OFF  0x100
 #define SMALL_LIM  0xff
+#define GS_OFF	   0x800
+#define GS_LIM	   0x3ff
 
 /* What the stub loads (offsets used by the stub's code below). */
 struct ctx {
@@ -559,11 +563,14 @@ GUEST(f_div0, "xor %ecx, %ecx\n"
 
 /*
  * What the translator runs natively, one instruction at a time (STEP):
- * %cs and %gs operands, 16-bit near branches.
+ * %cs operands, branches through %gs, 16-bit near branches.
  */
 GUEST(steps, "mov %cs:(steps_data - steps_start), %eax\n"
 	     "add %eax, %ebx\n"
-	     "movzbl %gs:0, %ecx\n"
+	     "movl $(steps_gsjmp - steps_start), %gs:0x40\n"
+	     "mov $0x40, %ecx\n"
+	     "jmp *%gs:(%ecx)\n"
+	     "steps_gsjmp: movzbl %gs:1(%ecx), %ecx\n"
 	     "callw steps_fn16\n"
 	     "add %eax, %edx\n"
 	     "data16 jmp steps_on\n"
@@ -572,6 +579,48 @@ GUEST(steps, "mov %cs:(steps_data - steps_start), %eax\n"
 	     "steps_on: sub %ecx, %esi\n"
 	     "hlt\n"
 	     "steps_data: .long 0xfeedface");
+
+/*
+ * Memory through the guest's GS, which the translation loads around each
+ * instruction (the window's %gs is put back after it): loads, stores,
+ * misaligned XCHG and LOCK ADD, a string move from GS with REP and DF.
+ * Every PUSHFD image must be the native one (the flags pass through the
+ * two MOVs to GS untouched).
+ */
+GUEST(gsops, "mov $0x10, %ebx\n"
+	     "movl %eax, %gs:(%ebx)\n"
+	     "add %gs:4(%ebx), %ecx\n"
+	     "pushfl\n"
+	     "xchg %ecx, %gs:0x22(%ebx)\n"
+	     "pushfl\n"
+	     "lock addl $7, %gs:0x31(%ebx)\n"
+	     "pushfl\n"
+	     "lock xaddw %dx, %gs:0x47(%ebx)\n"
+	     "pushfl\n"
+	     "incl %gs:0x3fc\n"
+	     "pushfl\n"
+	     "std\n"
+	     "mov $0x140, %esi\n"
+	     "mov $0x200, %edi\n"
+	     "mov $9, %ecx\n"
+	     "rep movsb %gs:(%esi), %es:(%edi)\n"
+	     "pushfl\n"
+	     "cld\n"
+	     "pushl %gs:0x60\n"
+	     "popl %gs:0x64\n"
+	     "movzbl %gs:0x80, %edx\n"
+	     "hlt");
+
+/* Through the guest's GS: past its limit, and a null GS. */
+GUEST(f_gslimit, "mov $0x3f0, %ebx\n"
+		 "mov %gs:(%ebx), %eax\n"
+		 "add $7, %ecx\n"
+		 "f_gslimit_at: mov %gs:0xe(%ebx), %edx\n" /* 0x3fe..0x401 */
+		 "hlt");
+
+GUEST(f_gsnull, "mov $5, %eax\n"
+		"f_gsnull_at: xchg %eax, %gs:(%ebx)\n" /* GS = 0: #GP */
+		"hlt");
 
 /* Off the end of CS: an instruction across the limit, and EIP past it. */
 GUEST(straddle, "add $1, %eax\n"
@@ -632,7 +681,7 @@ extern const unsigned char f_dslimit_at[], f_replimit_at[], f_null_at[],
 	f_nullstos_at[], f_indcall_at[], f_pushf_at[], f_ret_at[], f_call_at[],
 	f_ud2_at[], f_div0_at[], f_bound_at[], clisti_last[], straddle_at[],
 	offend_end_at[], f_jmpfar_at[], f_callfar_at[], f_jccfar_at[],
-	f_loopfar_at[], f_popf_at[],
+	f_loopfar_at[], f_popf_at[], f_gslimit_at[], f_gsnull_at[],
 	f_callind_at[] __attribute__((visibility("hidden")));
 
 /* --- state ---------------------------------------------------------------- */
@@ -694,7 +743,7 @@ struct start {
 	uint32_t regs[NREGS]; /* ESP: an offset in the low region */
 	uint32_t eflags;
 	uint32_t eip;
-	uint32_t es;
+	uint32_t es, gs;
 	uint8_t vif, viopl;
 	uint32_t want;
 };
@@ -713,7 +762,8 @@ static struct {
 	uint8_t nvif;		      /* the native run's virtual IF */
 	unsigned int native_emulated; /* CLI/STI emulated natively */
 	unsigned int exits, ind_misses, translated, steps, popf_callouts;
-	bool stepping; /* a STEP entry: the guest runs natively */
+	bool stepping;	   /* a STEP entry: the guest runs natively */
+	uint16_t guest_gs; /* the guest's GS (translated: the window's) */
 } S;
 
 static uint8_t *window(void)
@@ -886,6 +936,8 @@ static void bt_trap(ucontext_t *uc, int signo)
 		S.steps++;
 		S.stepping = true;
 		g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffLL) | GUEST_SEL;
+		/* sigreturn keeps the selectors but CS and SS: load GS here */
+		asm volatile("mov %0, %%gs" : : "r"(S.guest_gs));
 		g[REG_RIP] = m->guest_eip;
 		g[REG_EFL] |= EFLAGS_TF;
 		return;
@@ -921,6 +973,7 @@ static void step_trap(ucontext_t *uc, int signo)
 	}
 	g[REG_EFL] &= ~(greg_t)EFLAGS_TF;
 	g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffLL) | TC_SEL;
+	asm volatile("mov %0, %%gs" : : "r"((uint16_t)WINDOW_SEL));
 	resume_at(uc, eip, &to);
 }
 
@@ -998,7 +1051,8 @@ static const char *setup(void)
 	    set_ldt(LDT_DATA, S.low32 + OFF_DATA, DATA_SIZE - 1, 0, 0) ||
 	    set_ldt(LDT_SMALL, S.low32 + OFF_DATA + SMALL_OFF, SMALL_LIM, 0,
 		    0) ||
-	    set_ldt(LDT_WINDOW, S.low32 + OFF_WINDOW, BT_VP_SIZE - 1, 0, 0))
+	    set_ldt(LDT_WINDOW, S.low32 + OFF_WINDOW, BT_VP_SIZE - 1, 0, 0) ||
+	    set_ldt(LDT_GS, S.low32 + OFF_DATA + GS_OFF, GS_LIM, 0, 0))
 		return "modify_ldt(2) refused a data segment";
 	if (sigaltstack(&ss, NULL) || sigaction(SIGSEGV, &sa, NULL) ||
 	    sigaction(SIGILL, &sa, NULL) || sigaction(SIGFPE, &sa, NULL) ||
@@ -1015,6 +1069,7 @@ static const char *setup(void)
 				 .tc_size = TC_SIZE,
 				 .window = window(),
 				 .window_low = S.low32 + OFF_WINDOW,
+				 .gs_sel = WINDOW_SEL,
 				 .scratch = &S.scratch,
 				 .max_blocks = 1024,
 				 .max_map = 65536 };
@@ -1065,13 +1120,15 @@ static void run(struct outcome *o, int mode, const struct start *st)
 	window_set_u32(BT_VP_SEL + 8, ss);
 	window_set_u32(BT_VP_SEL + 12, DATA_SEL);
 	window_set_u32(BT_VP_SEL + 16, fs);
-	window_set_u32(BT_VP_SEL + 20, WINDOW_SEL);
+	window_set_u32(BT_VP_SEL + 20, st->gs);
+	window_set_u32(BT_VP_GUEST_GS, st->gs);
+	S.guest_gs = (uint16_t)st->gs;
 	S.nvif = st->vif;
 
 	*x = (struct ctx){ .eflags = st->eflags,
 			   .ds = DATA_SEL,
 			   .es = st->es,
-			   .gs = WINDOW_SEL,
+			   .gs = mode == RUN_BT ? WINDOW_SEL : st->gs,
 			   .eax = st->regs[R_EAX],
 			   .ecx = st->regs[R_ECX],
 			   .edx = st->regs[R_EDX],
@@ -1216,6 +1273,7 @@ static struct start default_start(void)
 			  0xc3d2e1f0, 0x11223344 },
 		.eflags = 0x202,
 		.es = DATA_SEL,
+		.gs = GS_SEL,
 		.vif = 0x02,
 	};
 
@@ -1501,8 +1559,65 @@ TEST(native_steps)
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
 	EXPECT_EQ(0xfeedface, native_out.regs[R_EAX] - 1);
-	EXPECT_EQ(0x02, native_out.regs[R_ECX]); /* %gs:VIF */
-	EXPECT_LE(4, S.steps); /* %cs, %gs, callw, retw (and jmpw) */
+	EXPECT_LE(5, S.steps); /* %cs, jmp *%gs, callw, retw (and jmpw) */
+}
+
+TEST(gs_operands)
+{
+	struct start st = default_start();
+	uint32_t seed = 4242;
+	int i;
+
+	SETUP(gsops);
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_HLT, native_out.end);
+	EXPECT_EQ(0, S.steps);
+	/* it read the guest's GS, not the window */
+	EXPECT_EQ(native_out.data[GS_OFF + 0x80], native_out.regs[R_EDX]);
+	for (i = 0; i < 16; i++) {
+		seed = seed * 1103515245u + 12345u;
+		st.eflags = 0x202 | (seed & 0x8d5);
+		st.regs[R_EAX] = seed;
+		st.regs[R_EDX] = seed >> 7;
+		COMPARE(&st, 0);
+	}
+}
+
+/* A fault of the guest's instruction has the guest's GS loaded: its map
+ * entry is the flagged one, and the guest resumes at the entry before. */
+static void check_gs_fault(struct __test_metadata *_metadata)
+{
+	const struct bt_map *m;
+	struct bt_block *b;
+
+	m = bt_map_find(&S.c, bt_out.tc_rip, &b);
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(BT_MAPF_GUEST_GS, m->flags);
+	EXPECT_EQ(m[-1].guest_eip, m->guest_eip);
+	EXPECT_EQ(BT_MAP_INSN, m[-1].kind);
+}
+
+TEST(fault_gs_limit)
+{
+	struct start st = default_start();
+
+	SETUP(f_gslimit);
+	check_fault(_metadata, &st, GUEST_EIP(f_gslimit_at, f_gslimit), SIGSEGV,
+		    13);
+	EXPECT_EQ(0, native_out.err);
+	check_gs_fault(_metadata);
+}
+
+TEST(fault_gs_null)
+{
+	struct start st = default_start();
+
+	SETUP(f_gsnull);
+	st.gs = 0;
+	check_fault(_metadata, &st, GUEST_EIP(f_gsnull_at, f_gsnull), SIGSEGV,
+		    13);
+	EXPECT_EQ(5, bt_out.regs[R_EAX]);
+	check_gs_fault(_metadata);
 }
 
 /* An instruction across CS's limit: #GP at it, fetched natively. */
@@ -1559,7 +1674,7 @@ TEST(push_sreg)
 	st.es = SMALL_SEL;
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
-	EXPECT_EQ(WINDOW_SEL, native_out.regs[R_EAX]);
+	EXPECT_EQ(GS_SEL, native_out.regs[R_EAX]);
 	EXPECT_EQ(DATA_SEL, native_out.regs[R_ECX]);
 	EXPECT_EQ(GUEST_SEL, native_out.regs[R_ESI]);
 	EXPECT_EQ(SMALL_SEL, native_out.regs[R_EDI]);
