@@ -262,6 +262,15 @@ GUEST(t_rep, "mov $0x27f0, %edi\n"
 	     "rep stosb\n" /* to 0x280f: #GP at 0x2800 */
 	     "hlt");
 
+/* Downwards from ES:4, 16 bytes: the offset wraps to 0xffffffff. */
+GUEST(t_repdown, "std\n"
+		 "mov $4, %edi\n"
+		 "mov $0x10, %ecx\n"
+		 "mov $0x33, %al\n"
+		 "t_repdown_at: rep stosb\n" /* #GP past offset 0 */
+		 "cld\n"
+		 "hlt");
+
 /* The same within the limit, downwards (DF) and upwards, then MOVS. */
 GUEST(t_rep_ok, "mov $0x27ff, %edi\n"
 		"mov $0x40, %ecx\n"
@@ -694,7 +703,7 @@ GUEST(f_popf, "mov $0x77, %ecx\n"
 	      "hlt");
 
 #define GUEST_EIP(label, name) span(name##_start, label)
-extern const unsigned char t_load_at[], t_stack_at[],
+extern const unsigned char t_load_at[], t_stack_at[], t_repdown_at[],
 	t_push_at[] __attribute__((visibility("hidden")));
 extern const unsigned char f_dslimit_at[], f_replimit_at[], f_null_at[],
 	f_nullstos_at[], f_indcall_at[], f_pushf_at[], f_ret_at[], f_call_at[],
@@ -1863,6 +1872,24 @@ TEST(truncated_rep_stos)
 	EXPECT_TRUE(bt_out.stepped);
 	EXPECT_EQ(BT_MAP_LIMIT, bt_out.map_kind);
 	EXPECT_LT(0, S.limit_steps);
+}
+
+/*
+ * REP STOS downwards past offset 0: the CPU faults at the element that
+ * wraps; the check sees the wrap before the first (its downward end).
+ */
+TEST(truncated_rep_stos_wraps_down)
+{
+	struct start st = default_start();
+
+	SETUP(t_repdown);
+	st.es = TRUNC_SEL;
+	check_fault(_metadata, &st, GUEST_EIP(t_repdown_at, t_repdown),
+		    SIGSEGV, 13);
+	EXPECT_EQ(0xffffffff, native_out.regs[R_EDI]);
+	EXPECT_EQ(0x10 - 5, native_out.regs[R_ECX]);
+	EXPECT_TRUE(bt_out.stepped);
+	EXPECT_EQ(BT_MAP_LIMIT, bt_out.map_kind);
 }
 
 /* REP within the limit: no verdict, whichever way DF points. */
