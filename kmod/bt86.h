@@ -73,6 +73,7 @@ struct bt86_vm {
 	struct kref ref;
 	struct mm_struct *mm; /* creator's mm, held with mmgrab() */
 	unsigned int mode;    /* BT86_MODE_BT or BT86_MODE_TAE */
+	unsigned int flags;   /* BT86_VM_* */
 	struct mutex lock;    /* guards memslots[] and vcpus[] */
 	struct bt86_memslot memslots[BT86_MAX_MEMORY_SLOTS];
 	struct bt86_vcpu *vcpus[BT86_MAX_VCPUS];
@@ -88,7 +89,7 @@ extern atomic_long_t bt86_live_vms;
 extern atomic_long_t bt86_pinned_pages;
 
 /* vm.c */
-int bt86_vm_create(unsigned long mode);
+int bt86_vm_create(unsigned long arg);
 void bt86_vm_get(struct bt86_vm *vm);
 void bt86_vm_put(struct bt86_vm *vm);
 bool bt86_vm_is_caller_mm(const struct bt86_vm *vm);

@@ -62,6 +62,7 @@ static void cache_setup(struct bt86_xdata *x)
 	c->window = window(x);
 	c->window_low = x->bt.window_low;
 	c->gs_sel = BT_GS_SEL;
+	c->checked = x->bt.checked;
 	c->scratch = &m->scratch;
 	c->hash = (u32 *)p;
 	p += BT_HASH_SIZE * sizeof(u32);
@@ -96,6 +97,11 @@ void bt_load(struct bt86_xdata *x)
 	x->bt.stepping = 0;
 	x->bt.native = 0;
 	x->bt.enter = 0;
+	x->bt.resume_tc = 0;
+	if (x->bt.untruncated) { /* the host changed the state mid-step */
+		x->bt.untruncated = 0;
+		vcpu_reload_gdt(x);
+	}
 }
 
 /*
@@ -180,8 +186,9 @@ static u32 resume_here(struct bt86_xdata *x)
 
 /*
  * What translated code reads from the window besides the virtual IF: the
- * guest's selectors (PUSH Sreg) and, per value of EFLAGS bits 15:8, whether
- * a POPFD needs the monitor (it sets TF or changes IOPL).
+ * guest's selectors (PUSH Sreg), the truncated limits (checked translation)
+ * and, per value of EFLAGS bits 15:8, whether a POPFD needs the monitor (it
+ * sets TF or changes IOPL).
  */
 static void window_update(struct bt86_xdata *x)
 {
@@ -196,6 +203,8 @@ static void window_update(struct bt86_xdata *x)
 	sel[3] = x->sregs.ds.selector;
 	sel[4] = x->sregs.fs.selector;
 	sel[5] = x->sregs.gs.selector;
+	if (x->bt.checked)
+		truncate_fill_limits(x, (u32 *)(w + BT_VP_LIMIT));
 	w[BT_VP_VIF] = (x->regs.eflags & EFLAGS_IF) ? 0x02 : 0;
 	w[BT_VP_VIOPL] = (u8)(iopl << 4);
 	*(volatile u32 *)(w + BT_VP_WANT) = x->v.irq_vector != XIRQ_NONE ||
@@ -335,6 +344,9 @@ long bt_callout(struct bt86_xdata *x)
 	case BT_MAP_DEAD:
 		c->stats.callouts[BT_CO_DEAD]++;
 		return callout_dead(x);
+	case BT_MAP_LIMIT:
+		c->stats.callouts[BT_CO_LIMIT]++;
+		return truncate_check_failed(x);
 	default:
 		return bt_lost(x, x->bt.kind);
 	}

@@ -484,9 +484,13 @@ long emulate_gp(struct bt86_xdata *x)
 	struct decoded_insn *d = insn_buffer(x);
 	long ret;
 
-	if (decode_current(x, d))
-		return guest_gp(x);
+	if (decode_current(x, d)) {
+		ret = truncate_fault(x, NULL);
+		return ret >= 0 ? ret : guest_gp(x);
+	}
 	ret = emulate_decoded(x, d, false);
+	if (ret < 0)
+		ret = truncate_fault(x, d);
 	return ret >= 0 ? ret : guest_gp(x);
 }
 

@@ -52,6 +52,9 @@ long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d,
 		     bool callout);
 long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d, bool pop);
 
+/* truncate.c: a #GP(0) or #SS(0) the window's truncation caused, or -1 */
+long truncate_fault(struct bt86_xdata *x, struct decoded_insn *d);
+
 /* Finish the instruction or deliver its fault. */
 long complete(struct bt86_xdata *x, const struct decoded_insn *d, fault_t f);
 

@@ -66,6 +66,7 @@ static long resume_guest(struct bt86_xdata *x)
 	/* Inside a rewritten sequence: step on to the next guest insn. */
 	if (x->bt.midseq) {
 		x->bt.stepping = 1;
+		truncate_before_entry(x);
 		vcpu_sync_to_hw(x);
 		x->stats.tsc_resume = rdtsc();
 		return 0;
@@ -79,6 +80,7 @@ static long resume_guest(struct bt86_xdata *x)
 	x->v.step = x->v.shadow &&
 		    (x->v.irq_vector != XIRQ_NONE || x->v.irq_window);
 	bt_prepare(x);
+	truncate_before_entry(x);
 	vcpu_sync_to_hw(x);
 	x->stats.tsc_resume = rdtsc();
 	return 0;
@@ -111,6 +113,7 @@ static long monitor_trap(struct bt86_xdata *x)
 
 	x->stats.tsc_guest += rdtsc() - x->stats.tsc_resume;
 	vcpu_sync_from_hw(x);
+	truncate_after_trap(x);
 	trace_trap(x);
 	/*
 	 * A host event: nothing to emulate.  It may have come before the

@@ -19,6 +19,7 @@
  *   emulate.c    the #GP path: decoding and the instruction table
  *   emulate_io.c port I/O and MMIO
  *   emulate_sys.c control/debug registers, MSRs, descriptor-table loads
+ *   truncate.c   guest segments truncated below the translator's window
  *   fpu.c        the guest's x87/SSE state, switched lazily
  *   guestmem.c   reads and writes of guest memory, bounds-checked
  */
@@ -194,6 +195,16 @@ long trap_from_guest(struct bt86_xdata *x);
 long emulate_gp(struct bt86_xdata *x);
 void emulate_complete(struct bt86_xdata *x);
 void count_emulated(struct bt86_xdata *x, unsigned int what);
+
+/* truncate.c: guest segments cut below the translator's window */
+u32 window_floor(const struct bt86_xdata *x);
+u64 truncate_desc(const struct bt86_xdata *x, u64 d);
+void truncate_fill_limits(struct bt86_xdata *x, u32 *out);
+void truncate_window_moved(struct bt86_xdata *x);
+void truncate_after_trap(struct bt86_xdata *x);
+void truncate_before_entry(struct bt86_xdata *x);
+long truncate_stack_fault(struct bt86_xdata *x);
+long truncate_check_failed(struct bt86_xdata *x);
 
 /* fpu.c */
 void fpu_activate(struct bt86_xdata *x);

@@ -5,6 +5,8 @@
  * x->vector and x->error.
  *
  *   #GP        the instruction decides (emulate.c)
+ *   #GP #SS    (error 0) also a segment truncated below the BT window
+ *              (truncate.c)
  *   #NP        a descriptor the shadow GDT left out: a far transfer through
  *              a gate, a return to ring 3, or a load that must be #GP
  *   #BP #OF    INT3, INTO (monitor gates 3 and 4 are DPL 3): software
@@ -136,6 +138,11 @@ long trap_from_guest(struct bt86_xdata *x)
 		return emulate_gp(x);
 	case VEC_NP:
 		return not_present(x);
+	case VEC_SS: {
+		long ret = truncate_stack_fault(x);
+
+		return ret >= 0 ? ret : reflect(x);
+	}
 	case VEC_BP:
 	case VEC_OF:
 	case 0x80:

@@ -42,6 +42,7 @@ static const char *const emul_names[BT86_EMUL_COUNT] = {
 	[BT86_EMUL_SYSENTER] = "SYSENTER/SYSEXIT",
 	[BT86_EMUL_MMIO] = "MMIO accesses",
 	[BT86_EMUL_CPUID] = "CPUID",
+	[BT86_EMUL_TRUNCATED] = "truncated-limit faults",
 };
 
 static const char *const exception_names[32] = {
@@ -79,6 +80,7 @@ static const char *const bt_callout_names[BT86_BT_CALLOUT_COUNT] = {
 	[BT86_BT_CALLOUT_STEP] = "native step",
 	[BT86_BT_CALLOUT_STI] = "STI with IRQ waiting",
 	[BT86_BT_CALLOUT_DEAD] = "into dropped code",
+	[BT86_BT_CALLOUT_LIMIT] = "bound check failed",
 };
 
 static double percent(uint64_t part, uint64_t whole)

@@ -17,7 +17,11 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define BT86_API_VERSION 1
+/*
+ * 2: BT86_CREATE_VM takes flags (BT86_VM_*) beside the mode, and the
+ * translator's bound-check call outs and truncation counters exist.
+ */
+#define BT86_API_VERSION 2
 
 #define BT86IO 0xB8
 
@@ -30,14 +34,25 @@
 
 /* Returns BT86_API_VERSION. */
 #define BT86_GET_API_VERSION _IO(BT86IO, 0x00)
-/* arg: one of BT86_MODE_*; returns a new VM fd. */
+/* arg: one of BT86_MODE_*, ORed with BT86_VM_* flags; returns a VM fd. */
 #define BT86_CREATE_VM _IO(BT86IO, 0x01)
 /* Returns the size to mmap() on a vCPU fd (the bt86_run area). */
 #define BT86_GET_VCPU_MMAP_SIZE _IO(BT86IO, 0x02)
 
 /* How guest ring 0 runs. */
-#define BT86_MODE_BT  0 /* binary translation (the default) */
-#define BT86_MODE_TAE 1 /* trap-and-emulate only (teaching) */
+#define BT86_MODE_BT   0 /* binary translation (the default) */
+#define BT86_MODE_TAE  1 /* trap-and-emulate only (teaching) */
+#define BT86_MODE_MASK 0xff
+
+/*
+ * Flags of BT86_CREATE_VM, above the mode; any other bit is EINVAL.
+ * BT86_VM_BT_CHECKED (BT86_MODE_BT only): translated code checks every
+ * memory access against the truncated segment limits itself, as a CPU
+ * that enforces segment limits would (QEMU's TCG does not; see
+ * docs/translator.md, "Checked translation").  For tests.
+ */
+#define BT86_VM_BT_CHECKED (1u << 8)
+#define BT86_VM_FLAGS	   BT86_VM_BT_CHECKED
 
 /* --- ioctls of a VM fd -------------------------------------------------- */
 
@@ -147,6 +162,8 @@ enum bt86_emul {
 	BT86_EMUL_SYSENTER, /* SYSENTER and SYSEXIT */
 	BT86_EMUL_MMIO,	    /* an access to guest-physical non-RAM */
 	BT86_EMUL_CPUID,    /* the CPU model's answer (translated ring 0) */
+	/* an access stopped by a segment truncated below the BT window */
+	BT86_EMUL_TRUNCATED,
 	BT86_EMUL_COUNT
 };
 
@@ -178,6 +195,7 @@ enum bt86_bt_callout {
 	BT86_BT_CALLOUT_STEP,	 /* an instruction run natively */
 	BT86_BT_CALLOUT_STI,	 /* STI with an interrupt waiting */
 	BT86_BT_CALLOUT_DEAD,	 /* a jump into invalidated code */
+	BT86_BT_CALLOUT_LIMIT,	 /* a bound check failed (BT86_VM_BT_CHECKED) */
 	BT86_BT_CALLOUT_COUNT
 };
 

@@ -7,7 +7,10 @@
  * interrupt-window exit, INT n from ring 3 through a DPL 0 gate giving the
  * guest #GP(n*8+2) on its ring-0 stack, a double fault through a task
  * gate, a triple fault ending the run with BT86_EXIT_SHUTDOWN, guest paging
- * stopping the VM with a plain reason, and the counters of --stats.
+ * stopping the VM with a plain reason, the counters of --stats, and guest
+ * accesses to the translator's window below 4 GiB (segment truncation:
+ * MMIO exits, as to any address beyond RAM).  A third variant runs every
+ * test with checked translation (BT86_VM_BT_CHECKED).
  *
  * Each test builds a tiny protected-mode machine in guest RAM: a GDT, a
  * TSS, an IDT, code at CODE and handlers at HANDLERS, all hand-assembled.
@@ -90,7 +93,10 @@ static void flat(struct bt86_segment *s, uint16_t sel, unsigned int type)
 	s->g = 1;
 }
 
-/* Every test runs under trap-and-emulate and under binary translation. */
+/*
+ * Every test runs under trap-and-emulate, under binary translation, and
+ * under checked binary translation (mode & BT86_MODE_MASK is BT).
+ */
 FIXTURE_VARIANT(cpu)
 {
 	unsigned int mode;
@@ -102,6 +108,9 @@ FIXTURE_VARIANT_ADD(cpu, tae){
 
 FIXTURE_VARIANT_ADD(cpu, bt){
 	.mode = BT86_MODE_BT,
+};
+FIXTURE_VARIANT_ADD(cpu, bt_checked){
+	.mode = BT86_MODE_BT | BT86_VM_BT_CHECKED,
 };
 
 FIXTURE_SETUP(cpu)
@@ -169,7 +178,7 @@ static void start(struct __test_metadata *_metadata, FIXTURE_DATA(cpu) * self,
 	flat(&s.ds, ring ? UDATA : KDATA, 0x3);
 	s.es = s.fs = s.gs = s.ds;
 	s.gdt.base = GDT;
-	s.gdt.limit = 7 * 8 - 1;
+	s.gdt.limit = 8 * 8 - 1; /* slot 7 for the window tests */
 	s.idt.base = IDT;
 	s.idt.limit = 256 * 8 - 1;
 	memset(&s.tr, 0, sizeof(s.tr));
@@ -266,7 +275,7 @@ TEST_F(cpu, interrupt_wakes_hlt)
 	EXPECT_EQ(1, st.external_interrupts);
 	EXPECT_EQ(1, st.emulated[BT86_EMUL_IRET]);
 	EXPECT_EQ(2, st.emulated[BT86_EMUL_HLT]);
-	if (variant->mode == BT86_MODE_TAE) {
+	if ((variant->mode & BT86_MODE_MASK) == BT86_MODE_TAE) {
 		EXPECT_EQ(1, st.emulated[BT86_EMUL_STI]);
 		EXPECT_EQ(0, st.bt.blocks);
 	} else {
@@ -429,6 +438,23 @@ TEST_F(cpu, guest_paging_stops_the_vm_with_a_reason)
 	EXPECT_EQ(-EIO, raw_ioctl(self->vcpu, BT86_RUN, 0));
 }
 
+/* The MMIO exit that must come next; @data answers a read. */
+static void expect_mmio(struct __test_metadata *_metadata,
+			FIXTURE_DATA(cpu) * self, uint64_t phys, bool write,
+			uint32_t data)
+{
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_MMIO, self->run->exit_reason);
+	EXPECT_EQ(phys, self->run->mmio.phys_addr);
+	EXPECT_EQ(4, self->run->mmio.len);
+	EXPECT_EQ(write, self->run->mmio.is_write);
+	if (write) {
+		EXPECT_EQ(0, memcmp(self->run->mmio.data, &data, 4));
+	} else {
+		memcpy(self->run->mmio.data, &data, 4);
+	}
+}
+
 /*
  * movl $0x1100, 0xffc01800; movl $0x3000, 0xffc01804; push $0x1100; ret:
  * guest ring 0 forges an entry of the translator's fast table (in the
@@ -442,19 +468,135 @@ static const uint8_t forge_fast_table[] = { 0xc7, 0x05, 0x00, 0x18, 0xc0, 0xff,
 					    0x00, 0x00, 0x68, 0x00, 0x11, 0x00,
 					    0x00, 0xc3 };
 
-/* The per-vCPU page is guest input: a guest that forges it stops itself. */
+/*
+ * The per-vCPU page is guest input: a guest that forges it stops itself.
+ * With its segments truncated below the window (checked translation here,
+ * the CPU's limit checks on real hardware) it cannot reach the page at
+ * all: its writes go to guest-physical memory beyond RAM, and the RET
+ * returns to 0x1100 (a HLT).
+ */
 TEST_F(cpu, forged_per_vcpu_page_stops_only_this_vm)
 {
-	if (variant->mode != BT86_MODE_BT)
+	struct bt86_regs r;
+
+	if ((variant->mode & BT86_MODE_MASK) != BT86_MODE_BT)
 		SKIP(return, "the per-vCPU page exists in BT mode only");
 	start(_metadata, self, forge_fast_table, sizeof(forge_fast_table), 0);
 	self->ram[0x3000] = 0xf4;
+	self->ram[0x1100] = 0xf4;
+	if (variant->mode & BT86_VM_BT_CHECKED) {
+		expect_mmio(_metadata, self, 0xffc01800, true, 0x1100);
+		expect_mmio(_metadata, self, 0xffc01804, true, 0x3000);
+		ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+		ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+		GET_REGS(self->vcpu, &r);
+		EXPECT_EQ(0x1101, r.eip);
+		return;
+	}
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
 	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
 	EXPECT_EQ(BT86_UNSUPPORTED_BT, self->run->internal.data[0]);
 	EXPECT_EQ(BT86_BT_LOST_ESCAPED, self->run->internal.data[2] >> 32);
 	EXPECT_EQ(0x3000, (uint32_t)self->run->internal.data[2]);
+}
+
+/* --- the translator's window, below 4 GiB ---------------------------------- */
+
+/*
+ * Plain BT on QEMU's TCG: the CPU checks no segment limit, so guest ring 0
+ * reaches the window through a flat segment (docs/translator.md, "Known
+ * limits"); on a CPU that does, the truncated limits stop it, which
+ * test-bt-silicon checks on the build machine's CPU.
+ */
+static bool window_reachable(struct __test_metadata *_metadata,
+			     const FIXTURE_VARIANT(cpu) * variant)
+{
+	return variant->mode == BT86_MODE_BT;
+}
+
+/* mov 0xffc00000, %eax; mov %eax, 0xffc00004; hlt: the window's start */
+static const uint8_t window_flat[] = { 0xa1, 0x00, 0x00, 0xc0, 0xff, 0xa3,
+				       0x04, 0x00, 0xc0, 0xff, 0xf4 };
+
+TEST_F(cpu, window_is_beyond_ram_flat)
+{
+	struct bt86_vcpu_stats st;
+	struct bt86_regs r;
+
+	if (window_reachable(_metadata, variant))
+		SKIP(return, "TCG checks no segment limits (bt_checked does)");
+	start(_metadata, self, window_flat, sizeof(window_flat), 0);
+	expect_mmio(_metadata, self, 0xffc00000, false, 0x11223344);
+	expect_mmio(_metadata, self, 0xffc00004, true, 0x11223344);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(0x11223344, r.eax);
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	EXPECT_EQ(2, st.emulated[BT86_EMUL_MMIO]);
+	if (variant->mode & BT86_VM_BT_CHECKED) {
+		EXPECT_EQ(2, st.emulated[BT86_EMUL_TRUNCATED]);
+		EXPECT_EQ(2, st.bt.callouts[BT86_BT_CALLOUT_LIMIT]);
+	} else {
+		EXPECT_EQ(0, st.emulated[BT86_EMUL_TRUNCATED]);
+	}
+}
+
+/*
+ * DS based at 2 GiB with a 4 GiB limit: offset 0x7fc00010 is the window
+ * (an MMIO exit), offset 0x80003000 wraps to linear 0x3000, guest RAM,
+ * which the truncation cut off too: it must read RAM.
+ *
+ *	mov $0x38, %ax; mov %ax, %ds
+ *	mov 0x7fc00010, %eax; mov 0x80003000, %ebx; hlt
+ */
+static const uint8_t window_based[] = { 0x66, 0xb8, 0x38, 0x00, 0x8e, 0xd8,
+					0xa1, 0x10, 0x00, 0xc0, 0x7f, 0x8b,
+					0x1d, 0x00, 0x30, 0x00, 0x80, 0xf4 };
+
+TEST_F(cpu, window_is_beyond_ram_based_segment)
+{
+	uint64_t d = seg(0x80000000, 0xfffff, 0x3, 0, 1, 0xc);
+	uint32_t v = 0xcafef00d;
+	struct bt86_regs r;
+
+	if (window_reachable(_metadata, variant))
+		SKIP(return, "TCG checks no segment limits (bt_checked does)");
+	start(_metadata, self, window_based, sizeof(window_based), 0);
+	memcpy(self->ram + 7 * 8 + GDT, &d, 8);
+	memcpy(self->ram + 0x3000, &v, 4);
+	expect_mmio(_metadata, self, 0xffc00010, false, 0x55667788);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(0x55667788, r.eax);
+	EXPECT_EQ(0xcafef00d, r.ebx);
+}
+
+/*
+ * A segment whose own limit reaches into the window, 0xffefffff: an
+ * access beyond it is the guest's own #GP(0), delivered as before
+ * (gp_handler records the error code and halts); the truncation below it
+ * changes nothing.  Under tae and on TCG no CPU checks it.
+ *
+ *	mov $0x38, %ax; mov %ax, %ds; mov 0xfff00000, %eax; hlt
+ */
+static const uint8_t own_limit[] = { 0x66, 0xb8, 0x38, 0x00, 0x8e, 0xd8,
+				     0xa1, 0x00, 0x00, 0xf0, 0xff, 0xf4 };
+
+TEST_F(cpu, own_limit_fault_through_truncation)
+{
+	uint64_t d = seg(0, 0xffeff, 0x3, 0, 1, 0xc);
+
+	if (!(variant->mode & BT86_VM_BT_CHECKED))
+		SKIP(return, "TCG checks no segment limits (bt_checked does)");
+	start(_metadata, self, own_limit, sizeof(own_limit), 0);
+	memcpy(self->ram + 7 * 8 + GDT, &d, 8);
+	memset(self->ram + RESULTS + 8, 0xee, 4);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0, result(self, 2)); /* #GP(0) */
 }
 
 TEST_HARNESS_MAIN

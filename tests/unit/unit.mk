@@ -41,7 +41,7 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 include tests/unit/silicon.mk
 # test-bt, test-bt-fuzz, test-translate: the binary translator, bt/ built for userland
 # ($(BT_LIB), bt/bt.mk) over the same Zydis.
-UNIT_BT_TESTS	:= test-bt test-bt-fuzz test-translate
+UNIT_BT_TESTS	:= test-bt test-bt-check test-bt-fuzz test-translate
 $(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): UNIT_CFLAGS += $(BT_INC)
 $(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): | $(ZYDIS_NEEDED)
 $(patsubst %,$(O)/tests/unit/%,$(UNIT_BT_TESTS)): $(BT_LIB) $(ZYDIS_LIB)
