@@ -27,6 +27,17 @@
  *              and different under the two page directories
  *   emulated   LGDT, LIDT and REP OUTSB from unmapped memory take #PF with
  *              CR2 (what a hypervisor emulates must fault as the CPU does)
+ *   kernel     Linux's layout: the first 4 MiB again at 0xc0000000 through
+ *              a 4 MiB page, page tables written and code run through it;
+ *              a page directory that maps itself (its PDEs read and written
+ *              as PTEs); a PDE turned from a page table into a 4 MiB page
+ *              and back; PTEs write-protected with LOCK BTR as fork does
+ *   many       100 page directories sharing their kernel page tables,
+ *              switched round-robin; 256 page tables touched in every 2 MiB
+ *              of a GiB, twice; a page table rewritten 64 times after its
+ *              address space was last used, then used again
+ *   WP=0       a ring-0 write to a read-only user page with WP = 0, then
+ *              ring 3 reads it and still may not write it
  *
  * Nothing printed depends on addresses or timing.
  */
@@ -60,6 +71,10 @@
 #define LIN_NOPDE 0x44000000u /* a not-present PDE */
 #define LIN_CODE  0x50000000u /* code pages */
 #define LIN_BIG	  0x80000000u /* a 4 MiB page at physical 4 MiB */
+#define LIN_KERN  0xc0000000u /* physical 0 - 4 MiB again, as Linux maps it */
+#define LIN_SELF  0xb0000000u /* the page directory, mapped as a page table */
+#define LIN_MANY  0x40000000u /* 1 GiB of page tables, for test_many() */
+#define NR_SPACES 100
 #define PHYS_BIG  0x00400000u
 
 #define PAGE __attribute__((aligned(4096)))
@@ -72,6 +87,9 @@ static uint8_t page_a[4096] PAGE, page_b[4096] PAGE, page_c[4096] PAGE;
 static uint8_t page_ro[4096] PAGE, page_sup[4096] PAGE, page_user[4096] PAGE;
 static uint8_t page_fresh[4096] PAGE;
 static uint8_t code1[4096] PAGE, code2[4096] PAGE;
+/* test_many(): page directories, and 256 page tables for 1 GiB */
+static uint32_t spaces[NR_SPACES][1024] PAGE;
+static uint32_t many_pt[256][1024] PAGE;
 
 /* --- registers ------------------------------------------------------------ */
 
@@ -467,6 +485,174 @@ static void test_code(void)
 	ok(good, "the same address runs each directory's code");
 }
 
+/* --- a kernel's layout ---------------------------------------------------- */
+
+/* A kernel-side view of physical memory, through the 4 MiB page at 3 GiB. */
+static void *kern(const void *p)
+{
+	return (void *)(LIN_KERN + phys(p));
+}
+
+static void test_kernel(void)
+{
+	uint32_t *kpte = kern(pte_of(pt_data, LIN_NP)), v, i;
+	int good;
+
+	write_cr4(read_cr4() | CR4_PSE);
+	pd1[LIN_KERN >> 22] = 0 | PDE_PS | PTE_P | PTE_W;
+	pd2[LIN_KERN >> 22] = pd1[LIN_KERN >> 22];
+	page_b[0] = 0xbb;
+	*kpte = phys(page_b) | PTE_P | PTE_W;
+	ok(!probe_read(LIN_NP, &v) && (v & 0xff) == 0xbb,
+	   "a PTE written through a 4 MiB kernel mapping");
+	*kpte = 0;
+	invlpg(LIN_NP);
+	ok(probe_read(LIN_NP, &v), "and cleared through it");
+	put_code(code1, 0x3333);
+	ok(call_at((uint32_t)kern(code1)) == 0x3333,
+	   "code runs through the kernel mapping");
+	put_code(kern(code1), 0x3334);
+	ok(call_at(LIN_CODE) == 0x3334 &&
+		   call_at((uint32_t)kern(code1)) == 0x3334,
+	   "code written there runs new at both addresses");
+
+	/* The page directory as a page table: its PDEs are PTEs there. */
+	pd1[LIN_SELF >> 22] = phys(pd1) | PTE_P | PTE_W;
+	ok(!probe_read(LIN_SELF + (LIN_DATA >> 22) * 4096, &v) &&
+		   v == pt_data[0],
+	   "a page directory that maps itself shows its page tables");
+	probe_write(LIN_SELF + (LIN_SELF >> 22) * 4096 + (LIN_BIG >> 22) * 4,
+		    PHYS_BIG | PDE_PS | PTE_P | PTE_W);
+	*(volatile uint32_t *)(PHYS_BIG + 0x10) = 0x4b1d;
+	ok(!probe_read(LIN_BIG + 0x10, &v) && v == 0x4b1d,
+	   "a PDE written through the self-map is used");
+	pd1[LIN_BIG >> 22] = 0;
+	invlpg(LIN_BIG + 0x10);
+	pd1[LIN_SELF >> 22] = 0;
+	invlpg(LIN_SELF + (LIN_DATA >> 22) * 4096);
+	invlpg(LIN_SELF + (LIN_SELF >> 22) * 4096);
+
+	/* A PDE from page table to 4 MiB page and back. */
+	probe_read(LIN_DATA, &v);
+	pd1[LIN_DATA >> 22] = PHYS_BIG | PDE_PS | PTE_P | PTE_W;
+	write_cr3(phys(pd1));
+	ok(!probe_read(LIN_DATA + 0x10, &v) && v == 0x4b1d,
+	   "a PDE turned into a 4 MiB page");
+	pd1[LIN_DATA >> 22] = phys(pt_data) | PTE_P | PTE_W | PTE_U;
+	write_cr3(phys(pd1));
+	page_a[0] = 0xa1;
+	ok(!probe_read(LIN_DATA, &v) && (v & 0xff) == 0xa1,
+	   "and back into a page table");
+
+	/* fork: every PTE of a table made read-only with LOCK BTR. */
+	for (i = 0; i < 16; i++)
+		pt_data[16 + i] = phys(page_fresh) | PTE_P | PTE_W;
+	for (i = 0; i < 16; i++)
+		probe_write(LIN_DATA + (16 + i) * 4096, i);
+	for (i = 0; i < 16; i++)
+		asm volatile("lock btrl $1, %0"
+			     : "+m"(*(uint32_t *)kern(&pt_data[16 + i]))
+			     :
+			     : "memory");
+	write_cr3(phys(pd1));
+	good = 1;
+	for (i = 0; i < 16; i++) {
+		uint32_t before = pf_count;
+
+		if (!probe_write(LIN_DATA + (16 + i) * 4096, 1) ||
+		    !faulted(before, LIN_DATA + (16 + i) * 4096, PF_P | PF_W))
+			good = 0;
+		if (probe_read(LIN_DATA + (16 + i) * 4096, &v))
+			good = 0;
+	}
+	ok(good, "PTEs write-protected with LOCK BTR fault on writes");
+	for (i = 0; i < 16; i++)
+		pt_data[16 + i] = 0;
+	write_cr3(phys(pd1));
+	write_cr4(read_cr4() & ~CR4_PSE);
+}
+
+/* --- many tables and address spaces ---------------------------------------- */
+
+static void test_many(void)
+{
+	uint32_t i, j, v, round;
+	int good = 1;
+
+	/* 100 address spaces: the kernel's tables, LIN_DATA differs. */
+	for (i = 0; i < NR_SPACES; i++) {
+		memcpy(spaces[i], pd1, sizeof(pd1));
+		spaces[i][LIN_DATA >> 22] = phys(many_pt[i]) | PTE_P | PTE_W;
+		memset(many_pt[i], 0, 4096);
+		many_pt[i][i] = phys(page_c) | PTE_P | PTE_W;
+	}
+	for (i = 0; i < 1024; i++)
+		((uint32_t *)page_c)[i] = i * 3;
+	for (round = 0; round < 3; round++)
+		for (i = 0; i < NR_SPACES; i++) {
+			write_cr3(phys(spaces[i]));
+			if (probe_read(LIN_DATA + i * 4096 + i * 4, &v) ||
+			    v != i * 3 || probe_read(LIN_DATA, &v) != (i != 0))
+				good = 0;
+		}
+	write_cr3(phys(pd1));
+	ok(good, "100 address spaces, round-robin three times");
+
+	/* A page table rewritten 64 times while nobody uses it. */
+	write_cr3(phys(spaces[7]));
+	probe_read(LIN_DATA + 7 * 4096, &v);
+	write_cr3(phys(pd1));
+	for (i = 0; i < 64; i++)
+		many_pt[7][(i * 5) % 1024] =
+			i & 1 ? 0 : phys(page_b) | PTE_P | PTE_W;
+	many_pt[7][7] = phys(page_b) | PTE_P | PTE_W;
+	page_b[0x1c] = 0x77;
+	write_cr3(phys(spaces[7]));
+	ok(!probe_read(LIN_DATA + 7 * 4096 + 0x1c, &v) && (v & 0xff) == 0x77,
+	   "a page table rewritten 64 times, then used again");
+	write_cr3(phys(pd1));
+
+	/* 256 page tables for a GiB, every 2 MiB touched, twice. */
+	for (i = 0; i < 256; i++) {
+		for (j = 0; j < 1024; j += 512)
+			many_pt[i][j] = phys(page_c) | PTE_P | PTE_W;
+		spaces[0][(LIN_MANY >> 22) + i] = phys(many_pt[i]) | PTE_P |
+						  PTE_W;
+	}
+	write_cr3(phys(spaces[0]));
+	good = 1;
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < 512; i++)
+			if (probe_read(LIN_MANY + i * 0x200000 + 8, &v) ||
+			    v != 6)
+				good = 0;
+	write_cr3(phys(pd1));
+	ok(good, "512 shadow page tables for a GiB, twice");
+}
+
+/* --- CR0.WP = 0 and ring 3 ------------------------------------------------- */
+
+static int user_ro(void *arg)
+{
+	uint32_t before = pf_count;
+
+	(void)arg;
+	if (probe_read(LIN_RO + 4, &user_val))
+		return -1;
+	probe_write(LIN_RO + 4, 9);
+	return pf_count - before;
+}
+
+static void test_wp_user(void)
+{
+	write_cr0(read_cr0() & ~CR0_WP);
+	probe_write(LIN_RO + 4, 0x5151);
+	ok(user_run(user_ro, 0) == 1 && user_val == 0x5151 &&
+		   pf_err == (PF_U | PF_W | PF_P),
+	   "WP=0: after ring 0 wrote a read-only user page, ring 3 reads it, a write faults");
+	write_cr0(read_cr0() | CR0_WP);
+}
+
 /* --- emulated instructions ------------------------------------------------ */
 
 static void test_emulated(void)
@@ -523,7 +709,8 @@ static void test_off(void)
 
 int main(void)
 {
-	ktap_plan(45);
+	ktap_plan(58);
+	pic_init(); /* all masked: ring 3 runs with IF = 1 */
 	trap_set_handler(VEC_PF, pf_handler);
 	user_init();
 	test_on();
@@ -535,6 +722,9 @@ int main(void)
 	test_user();
 	test_code();
 	test_emulated();
+	test_kernel();
+	test_many();
+	test_wp_user();
 	test_off();
 	ktap_finish();
 }
