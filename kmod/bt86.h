@@ -82,6 +82,10 @@ struct bt86_vm {
 	bool world_built;
 	struct bt86_mmu mmu;
 	struct bt86_monitor_image image;
+	/* Shadow paging's memory (shadow_area.c, at the first RUN). */
+	struct page **sh_pages; /* the pool, then its frame array */
+	unsigned long sh_npages;
+	unsigned long sh_pool_pages;
 };
 
 /* main.c: module-wide counters, shown in /sys/class/misc/bt86/ */
@@ -117,6 +121,11 @@ void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st);
 int bt86_btarea_map_vm(struct bt86_vm *vm, u64 ram_end);
 int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x);
 void bt86_btarea_free(struct bt86_vcpu *vcpu);
+
+/* shadow_area.c (callers hold vm->lock) */
+int bt86_shadow_build_vm(struct bt86_vm *vm, u64 ram_end);
+void bt86_shadow_build_vcpu(struct bt86_vcpu *vcpu, struct bt86_xdata *x);
+void bt86_shadow_free_vm(struct bt86_vm *vm);
 
 /* state.c */
 void bt86_reset_state(struct bt86_regs *regs, struct bt86_sregs *sregs);

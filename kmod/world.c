@@ -6,8 +6,8 @@
  * The parts, in the order RUN meets them:
  *   - bt86_world_build(): once per VM, at the first RUN: the monitor page
  *     tables (host paging depth), the monitor image, the crosspage code and
- *     data, and guest RAM at guest-physical = linear (guest paging is off
- *     until shadow paging exists);
+ *     data, guest RAM at guest-physical = linear (what the guest sees while
+ *     its paging is off) and shadow paging's memory (shadow_area.c);
  *   - the per-vCPU crosspage data: monitor GDT (with shadow descriptors of
  *     the guest's segments), TSS, IDT;
  *   - the run loop, with KVM's discipline: signals, rescheduling, the FPU,
@@ -260,9 +260,12 @@ static int bt86_world_build_vm(struct bt86_vm *vm)
 		ret = bt86_map_guest_ram(vm);
 	if (!ret && vm->mode == BT86_MODE_BT)
 		ret = bt86_btarea_map_vm(vm, bt86_ram_end(vm));
+	if (!ret)
+		ret = bt86_shadow_build_vm(vm, bt86_ram_end(vm));
 	if (ret) {
 		bt86_monitor_image_free(&vm->image);
 		bt86_mmu_free(&vm->mmu);
+		bt86_shadow_free_vm(vm);
 		return ret;
 	}
 	vm->world_built = true;
@@ -275,6 +278,7 @@ void bt86_world_free_vm(struct bt86_vm *vm)
 		return;
 	bt86_monitor_image_free(&vm->image);
 	bt86_mmu_free(&vm->mmu);
+	bt86_shadow_free_vm(vm);
 	vm->world_built = false;
 }
 
@@ -362,6 +366,7 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 			return ret;
 		}
 	}
+	bt86_shadow_build_vcpu(vcpu, x);
 	vcpu->x = x;
 	return 0;
 }
@@ -822,6 +827,7 @@ void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st)
 	st->software_interrupts = x->stats.software_interrupts;
 	st->external_interrupts = x->stats.external_interrupts;
 	st->bt = x->stats.bt;
+	st->shadow = x->stats.shadow;
 }
 
 /* BT86_TEST_MONITOR_FAULT: arm a deliberate fault for the next trap. */

@@ -79,6 +79,45 @@
 #define BT_TC_SIZE	0x200000
 #define BT_META_SIZE	0x300000
 
+/*
+ * Shadow paging's memory (docs/shadow-paging.md), per VM, in both modes:
+ * a pool of zeroed pages the monitor carves into its own data and the
+ * shadow page tables, sized from guest RAM by sh_pool_pages() below (the
+ * module allocates that many, the monitor checks that its carving fits).
+ * Monitor addresses, offsets from the monitor base:
+ */
+#define SH_PFNS_OFFSET (128ULL << 20) /* u64[pool_pages]: each page's frame */
+#define SH_PDPT_OFFSET (136ULL << 20) /* the PDPT that maps the low 4 GiB */
+#define SH_POOL_OFFSET (256ULL << 20) /* the pool, page i at + i * 4096 */
+#define SH_PHYS_OFFSET (4ULL << 30)   /* guest RAM by guest-physical address */
+#define SH_TABLES_MIN  512	      /* shadow table pages, at least ... */
+#define SH_TABLES_MAX  8192	      /* ... and at most (32 MiB) */
+#define SH_META_FIXED  64	      /* pages: state, hashes, contexts */
+/* Bytes per guest frame: flags, reverse map. */
+#define SH_META_GFN 8
+/* Bytes per table page: its descriptor, reference blocks, leaves' frames. */
+#define SH_META_TABLE 2624
+
+#ifndef __ASSEMBLY__
+/* Shadow table pages for @gfns guest frames: one per 16 frames, bounded. */
+static inline unsigned long long sh_table_pages(unsigned long long gfns)
+{
+	unsigned long long n = gfns / 16;
+
+	return n < SH_TABLES_MIN   ? SH_TABLES_MIN
+	       : n > SH_TABLES_MAX ? SH_TABLES_MAX
+				   : n;
+}
+
+static inline unsigned long long sh_pool_pages(unsigned long long gfns)
+{
+	unsigned long long t = sh_table_pages(gfns);
+
+	return SH_META_FIXED +
+	       (gfns * SH_META_GFN + t * SH_META_TABLE + 4095) / 4096 + t;
+}
+#endif
+
 /* struct bt86_xdata offsets used by switch.S */
 #define XD_HOST_RSP	0x000
 #define XD_HOST_CR0	0x008
@@ -222,6 +261,7 @@ struct bt86_mon_stats {
 	u64 tsc_guest;	/* TSC cycles spent running guest code */
 	u64 tsc_resume; /* TSC at the last return into guest code */
 	struct bt86_bt_stats bt;
+	struct bt86_shadow_stats shadow;
 };
 
 /*
@@ -267,6 +307,24 @@ struct bt86_xcpuid {
 	struct bt86_cpuid_entry e[BT86_CPUID_MAX_ENTRIES];
 };
 
+/*
+ * Shadow paging: what the module gives the monitor (kmod/shadow_area.c).
+ * The rest of shadow paging's state is the monitor's, in the pool.
+ */
+struct bt86_xshadow {
+	u64 pool;	   /* monitor VA of the pool (pool_pages pages) */
+	u64 pfns;	   /* monitor VA of u64[pool_pages]: their frames */
+	u64 phys;	   /* monitor VA of guest-physical 0 ([0, ram_end)) */
+	u64 gpt;	   /* monitor VA of guest RAM's PTEs: gfn n's at +8n */
+	u64 low_pdpt;	   /* monitor VA of the PDPT mapping the low 4 GiB */
+	u64 window_pde[2]; /* BT: the PDEs of the window's 4 MiB */
+	u32 pool_pages;
+	u32 window_low; /* BT: the window's first address, else 0 */
+	/* the monitor's */
+	u32 pf_addr; /* the linear address of the #PF being raised (CR2) */
+	u32 pad;
+};
+
 struct bt86_xdata {
 	/* the switch (offsets above) */
 	u64 host_rsp;
@@ -307,6 +365,7 @@ struct bt86_xdata {
 	struct bt86_xmmio mmio;	 /* a pending MMIO exit */
 	struct bt86_mon_stats stats;
 	struct bt86_xbt bt;
+	struct bt86_xshadow sh;
 };
 
 /*

@@ -40,11 +40,8 @@ static bt_u32 fetch_guest(void *opaque, bt_u32 lin, bt_u8 *buf, bt_u32 len)
 {
 	struct bt86_xdata *x = opaque;
 
-	while (len && !guest_range_ok(x, lin, len))
-		len--;
-	if (len && guest_read(x, lin, buf, len))
-		return 0;
-	return len;
+	/* What can be fetched, up to a page that faults or is not RAM. */
+	return guest_fetch(x, lin, buf, len);
 }
 
 /* The cache lives in the metadata area; set it up at the first entry. */

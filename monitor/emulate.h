@@ -60,7 +60,7 @@ long complete(struct bt86_xdata *x, const struct decoded_insn *d, fault_t f);
 
 /* emulate_io.c */
 long emulate_port_io(struct bt86_xdata *x, struct decoded_insn *d);
-long emulate_mmio(struct bt86_xdata *x, u32 addr);
+long emulate_mmio(struct bt86_xdata *x, u64 phys);
 void emulate_complete_io(struct bt86_xdata *x);
 void emulate_complete_mmio(struct bt86_xdata *x);
 bool io_allowed(struct bt86_xdata *x, u16 port, unsigned int size);

@@ -16,6 +16,7 @@
  * with x->exit_reason saying why (0: a host event the module forwards).
  */
 #include "bt_monitor.h"
+#include "shadow.h"
 
 /*
  * An address no monitor page table maps: the guest owns [0, 4 GiB) and
@@ -125,6 +126,8 @@ static long monitor_trap(struct bt86_xdata *x)
 		return exit_to_host(x, 0);
 	}
 	x->v.shadow = 0;
+	/* A page-table write stepped natively is over (shadow/mmu.c). */
+	shadow_step_done(x);
 	if (x->bt.midseq) {
 		ret = bt_trap_midseq(x);
 		return ret ? ret : resume_guest(x);
@@ -165,6 +168,7 @@ long monitor_entry(struct bt86_xdata *x)
 	if (ret) {
 		fpu_deactivate(x);
 		bt_export_stats(x);
+		shadow_export_stats(x);
 	}
 	return ret;
 }

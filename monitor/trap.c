@@ -14,8 +14,9 @@
  *              guest's gate
  *   #DB        the monitor's own single step (interrupt shadow), or the
  *              guest's
- *   #PF        guest paging is off: an access outside guest RAM (MMIO), or
- *              a write to a page holding translated code (bt_pages.c)
+ *   #PF        guest paging on: shadow paging's (shadow/mmu.c); off: an
+ *              access outside guest RAM (MMIO), or a write to a page
+ *              holding translated code (bt_pages.c)
  *   0x1f       the binary translator's call out (bt_run.c)
  *   #UD        SYSENTER on AMD CPUs in long mode, else the guest's
  *   #NM        FPU use: the guest's if its CR0.TS/EM says so, else the
@@ -26,6 +27,7 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "shadow.h"
 
 #define SYSENTER_OPCODE 0x340f /* 0F 34, little endian */
 
@@ -114,6 +116,9 @@ static long page_fault(struct bt86_xdata *x)
 {
 	u64 cr2 = x->guest_cr2;
 
+	/* Guest paging on: hidden or the guest's (shadow/mmu.c). */
+	if (shadow_active(x))
+		return shadow_page_fault(x, (u32)cr2);
 	if (cr2 < 0x100000000ULL && !guest_range_ok(x, (u32)cr2, 1))
 		return emulate_mmio(x, (u32)cr2);
 	/* A write to a page holding translated code (bt_pages.c). */

@@ -17,6 +17,7 @@
  * slot holding the cached descriptor, as the real CPU would keep it.
  */
 #include "bt_monitor.h"
+#include "shadow.h"
 
 #define DESC_TYPE_SHIFT 40
 #define DESC_A		(1ULL << 40)
@@ -226,6 +227,7 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 /* At the first entry, or after the host changed the state. */
 void vcpu_load(struct bt86_xdata *x)
 {
+	shadow_load(x);
 	shadow_gdt_build(x);
 	bt_load(x);
 	x->state_loaded = 1;

@@ -199,6 +199,29 @@ enum bt86_bt_callout {
 	BT86_BT_CALLOUT_COUNT
 };
 
+/*
+ * Shadow paging (docs/shadow-paging.md): counters since the vCPU's
+ * creation, and the pool's use now.
+ */
+struct bt86_shadow_stats {
+	__u64 hidden_faults; /* #PFs the guest never saw: shadow entries made */
+	__u64 guest_faults;  /* #PFs delivered to the guest */
+	__u64 mmio_faults;   /* accesses to non-RAM through guest paging */
+	__u64 pt_writes;     /* guest writes to traced page tables */
+	__u64 pt_emulated;   /* ... done by the monitor (the rest stepped) */
+	__u64 cr3_writes;    /* address space switches with paging on */
+	__u64 cr3_hits;	     /* ... that found their shadow cached */
+	__u64 invlpg;	     /* INVLPGs with paging on */
+	__u64 flushes;	     /* full TLB flushes for shadow changes */
+	__u64 zaps;	     /* every shadow dropped (mode changes, reclaim) */
+	__u64 evictions;     /* cached address spaces dropped for room */
+	__u64 unshadowed;    /* page tables dropped after a write flood */
+	__u64 pages_used;    /* shadow table pages in use now */
+	__u64 pages_max;     /* ... of the pool's */
+	__u64 contexts;	     /* address spaces cached now */
+	__u64 reserved;
+};
+
 /* Counters of one vCPU since its creation. */
 struct bt86_vcpu_stats {
 	__u64 world_switches; /* round trips host -> monitor -> host */
@@ -219,6 +242,7 @@ struct bt86_vcpu_stats {
 	__u64 external_interrupts; /* BT86_INTERRUPT vectors delivered */
 	__u64 reserved[6];
 	struct bt86_bt_stats bt;
+	struct bt86_shadow_stats shadow;
 };
 
 #define BT86_GET_VCPU_STATS _IOR(BT86IO, 0x26, struct bt86_vcpu_stats)
@@ -268,11 +292,21 @@ struct bt86_cpuid {
  * EIP, data[2] a detail (the value written, the address).
  */
 #define BT86_INTERNAL_UNSUPPORTED 2
-#define BT86_UNSUPPORTED_PAGING	  1 /* CR0.PG set: guest paging */
+#define BT86_UNSUPPORTED_PAGING	  1 /* (no longer used: was CR0.PG) */
 #define BT86_UNSUPPORTED_REALMODE 2 /* CR0.PE cleared */
 #define BT86_UNSUPPORTED_V86	  3 /* IRET or task switch to virtual-8086 */
 #define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
 #define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
+#define BT86_UNSUPPORTED_SHADOW	  8 /* shadow paging: data[2] below */
+/*
+ * BT86_UNSUPPORTED_SHADOW: data[2] is BT86_SHADOW_* << 32 | the linear
+ * address concerned.
+ */
+#define BT86_SHADOW_WINDOW 1 /* a guest access to the translator's window */
+#define BT86_SHADOW_PAE	   2 /* PAE paging, not shadowed yet */
+#define BT86_SHADOW_STUCK  3 /* a hidden fault that does not go away (bug) */
+#define BT86_SHADOW_BUG	   4 /* a shadow that cannot be built (bug) */
+#define BT86_SHADOW_TRACE  5 /* a write to a page traced for another use */
 /*
  * Translated code stopped where the translator's map has no entry;
  * data[2]: why << 32 | the TC address.  Why: a map kind (a call out the

@@ -7,7 +7,8 @@
  * interrupt-window exit, INT n from ring 3 through a DPL 0 gate giving the
  * guest #GP(n*8+2) on its ring-0 stack, a double fault through a task
  * gate, a triple fault ending the run with BT86_EXIT_SHUTDOWN, guest paging
- * stopping the VM with a plain reason, the counters of --stats, and guest
+ * through the shadow page tables (PAE paging stopping the VM with a plain
+ * reason), the counters of --stats, and guest
  * accesses to the translator's window below 4 GiB (segment truncation:
  * MMIO exits, as to any address beyond RAM).  A third variant runs every
  * test with checked translation (BT86_VM_BT_CHECKED).
@@ -422,19 +423,75 @@ TEST_F(cpu, fpu_state_survives_exits)
 	EXPECT_EQ(2, result(self, 0));
 }
 
-/* mov %cr0,%eax; or $0x80000000,%eax; mov %eax,%cr0 */
-TEST_F(cpu, guest_paging_stops_the_vm_with_a_reason)
+/*
+ * Guest paging through the shadow page tables: a page directory at 0xc000
+ * whose page table at 0xd000 maps the first MiB to itself, but linear
+ * 0x40000 to RESULTS (0x5000) and nothing at 0x80000.
+ *
+ *   mov $0xc000,%eax; mov %eax,%cr3; mov %cr0,%eax; or $0x80000000,%eax;
+ *   mov %eax,%cr0; movl $0xabcd,0x40010; mov 0x80000,%eax; hlt
+ */
+static const uint8_t paging_code[] = {
+	0xb8, 0x00, 0xc0, 0x00, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d,
+	0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xc7, 0x05, 0x10, 0x00, 0x04,
+	0x00, 0xcd, 0xab, 0x00, 0x00, 0xa1, 0x00, 0x00, 0x08, 0x00, 0xf4
+};
+
+/* #PF: mov %cr2,%eax; mov %eax,RESULTS+20; mov (%esp),%eax; mov %eax,RESULTS+24; hlt */
+static const uint8_t pf_handler[] = { 0x0f, 0x20, 0xd0, 0xa3, 0x14, 0x50,
+				      0x00, 0x00, 0x8b, 0x04, 0x24, 0xa3,
+				      0x18, 0x50, 0x00, 0x00, 0xf4 };
+#define PF_HANDLER (HANDLERS + 0x300)
+#define PAGE_DIR   0xc000
+#define PAGE_TABLE 0xd000
+
+TEST_F(cpu, guest_paging_maps_and_faults_through_the_shadow)
 {
-	static const uint8_t code[] = { 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00,
+	uint32_t *pd = (uint32_t *)(self->ram + PAGE_DIR);
+	uint32_t *pt = (uint32_t *)(self->ram + PAGE_TABLE);
+	struct bt86_vcpu_stats st;
+	unsigned int i;
+
+	start(_metadata, self, paging_code, sizeof(paging_code), 0);
+	memcpy(self->ram + PF_HANDLER, pf_handler, sizeof(pf_handler));
+	set_gate(self->ram, 14, KCODE, PF_HANDLER, 0xe, 0);
+	pd[0] = PAGE_TABLE | 3;
+	for (i = 0; i < 256; i++)
+		pt[i] = i << 12 | 3;
+	pt[0x40] = RESULTS | 3;
+	pt[0x80] = 0;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0xabcd, result(self, 4));  /* through the second mapping */
+	EXPECT_EQ(0x80000, result(self, 5)); /* CR2 */
+	EXPECT_EQ(0, result(self, 6));	     /* read, not present, ring 0 */
+	EXPECT_EQ(0x60, pt[0x40] & 0x60);    /* A and D set by the write */
+	EXPECT_EQ(0x20, pd[0] & 0x60);	     /* A in the PDE */
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	EXPECT_LT(0, st.shadow.hidden_faults);
+	EXPECT_EQ(1, st.shadow.guest_faults);
+	EXPECT_LT(0, st.shadow.pages_used);
+	EXPECT_EQ(1, st.shadow.contexts);
+}
+
+/*
+ * mov %cr4,%eax; or $0x20,%eax; mov %eax,%cr4; mov %cr0,%eax;
+ * or $0x80000000,%eax; mov %eax,%cr0: PAE paging, not shadowed yet
+ */
+TEST_F(cpu, pae_paging_stops_the_vm_with_a_reason)
+{
+	static const uint8_t code[] = { 0x0f, 0x20, 0xe0, 0x83, 0xc8,
+					0x20, 0x0f, 0x22, 0xe0, 0x0f,
+					0x20, 0xc0, 0x0d, 0x00, 0x00,
 					0x00, 0x80, 0x0f, 0x22, 0xc0 };
 
 	start(_metadata, self, code, sizeof(code), 0);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
 	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
-	EXPECT_EQ(BT86_UNSUPPORTED_PAGING, self->run->internal.data[0]);
-	EXPECT_EQ(CODE + 8, self->run->internal.data[1]);
-	EXPECT_NE(0, self->run->internal.data[2] & 0x80000000);
+	EXPECT_EQ(BT86_UNSUPPORTED_SHADOW, self->run->internal.data[0]);
+	EXPECT_EQ(CODE + 17, self->run->internal.data[1]);
+	EXPECT_EQ(BT86_SHADOW_PAE, self->run->internal.data[2] >> 32);
 	EXPECT_EQ(-EIO, raw_ioctl(self->vcpu, BT86_RUN, 0));
 }
 

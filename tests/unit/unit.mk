@@ -58,3 +58,14 @@ $(BT_LIBFUZZER): tests/unit/test-bt-fuzz.c tests/unit/btrig.h $(wildcard bt/*.c 
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DBT_LIBFUZZER \
 		-D_GNU_SOURCE -Ikmod/uapi -I$(KSELFTEST_INC) $(BT_INC) -o $@ \
 		tests/unit/test-bt-fuzz.c $(wildcard bt/*.c) monitor/decode.c $(ZYDIS_LIB)
+
+# test-shadow: shadow paging's page-table walker (shadow/walk.c) for userland.
+UNIT_SHADOW_OBJ	:= $(UNIT_OBJDIR)/shadow-walk.o
+$(UNIT_OBJDIR)/test-shadow.o $(UNIT_SHADOW_OBJ): UNIT_CFLAGS += -Ishadow
+$(O)/tests/unit/test-shadow: $(UNIT_SHADOW_OBJ)
+
+$(UNIT_SHADOW_OBJ): shadow/walk.c
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(UNIT_SHADOW_OBJ:.o=.d)
