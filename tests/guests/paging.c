@@ -113,11 +113,6 @@ static uint32_t code_frame(uint32_t imm)
 	return (uint32_t)p;
 }
 
-static uint32_t *pte_of(uint32_t *pd, uint32_t lin)
-{
-	return pte_slot(pd, lin);
-}
-
 /* Was the last probe's fault this one: @err, at @cr2, at the probe? */
 static int fault_was(uint32_t err, uint32_t cr2)
 {
@@ -257,7 +252,7 @@ static NOINLINE void test_maps(void)
 	      "page mapped after a fault on it: visible without INVLPG");
 
 	/* Frame changed: old or new until invalidated. */
-	pte = pte_of(pd_a, T(0));
+	pte = pte_slot(pd_a, T(0));
 	*pte = f2 | PTE_P | PTE_W;
 	v = tag_at(T(0));
 	ok(v == 0x11110001 || v == 0x22220002,
@@ -384,7 +379,7 @@ static NOINLINE void test_rights(void)
 	 * rights, so one spurious #PF is allowed, which invalidates the
 	 * entry (4.10.4.1, 4.10.4.3); the access then completes.
 	 */
-	pte = pte_of(pd_a, T(2));
+	pte = pte_slot(pd_a, T(2));
 	*pte |= PTE_W;
 	n = probe_write32(T(2), 0x4343);
 	if (n)
@@ -532,8 +527,8 @@ static NOINLINE void test_global(void)
 	write_cr4(read_cr4() | CR4_PGE | CR4_PSE);
 	/* The same global mappings in both address spaces, as an OS has. */
 	map_page(pd_a, g, frame_new(0x61), PTE_W | PTE_G);
-	pta = pte_of(pd_a, g);
-	ptb = pte_of(pd_b, g);
+	pta = pte_slot(pd_a, g);
+	ptb = pte_slot(pd_b, g);
 	*ptb = *pta;
 	*pdea = LFRAME(1) | PTE_P | PTE_W | PTE_PS | PTE_G;
 	*pdeb = *pdea;
@@ -578,7 +573,7 @@ static NOINLINE void test_global(void)
 	map_page(pd_b, T(9), frame_new(0x91), PTE_W);
 	write_cr3((uint32_t)pd_b);
 	v = tag_at(T(9));
-	*pte_of(pd_b, T(9)) = frame_new(0x92) | PTE_P | PTE_W;
+	*pte_slot(pd_b, T(9)) = frame_new(0x92) | PTE_P | PTE_W;
 	write_cr3((uint32_t)pd_b);
 	ok(v == 0x91 && tag_at(T(9)) == 0x92,
 	   "PGE on: a non-global page changed, CR3 written: the new frame");
@@ -600,7 +595,7 @@ static NOINLINE void test_code(void)
 {
 	uint32_t c1 = code_frame(1), c2 = code_frame(2), c3 = code_frame(3);
 	uint32_t x = T(12), alias = T(13), edge = T(15), v, n, i;
-	uint32_t *pte = pte_of(pd_a, x);
+	uint32_t *pte = pte_slot(pd_a, x);
 	uint8_t *p1, *p2;
 
 	map_page(pd_a, x, c1, 0);
@@ -658,7 +653,7 @@ static NOINLINE void test_code(void)
 	p1[0] = 0x77;
 	p1[1] = 0x66;
 	p1[2] = 0xc3;
-	*pte_of(pd_a, edge) = (uint32_t)p1 | PTE_P;
+	*pte_slot(pd_a, edge) = (uint32_t)p1 | PTE_P;
 	invlpg(edge);
 	ok(probe_exec(edge - 3, &v) == 0 && v == 0x66772211,
 	   "its second page remapped, INVLPG: the new bytes run");
@@ -705,7 +700,7 @@ static NOINLINE void test_crossing(void)
 		   pf_last.cr2 < b + 2 && f[1023] == 0x11223344,
 	   "a write across into a read-only page: #PF error 3, the first "
 	   "page unchanged");
-	*pte_of(pd_a, b) |= PTE_W;
+	*pte_slot(pd_a, b) |= PTE_W;
 	invlpg(b);
 	ok(probe_write32(b - 2, 0xdeadbeef) == 0 && (f[1023] >> 16) == 0xbeef &&
 		   tag_at(b) == ((0xc1c1 & ~0xffffu) | 0xdead),
@@ -726,7 +721,7 @@ static NOINLINE void test_delivery(void)
 	trap_set_handler(0x81, NULL); /* a present gate, DPL 0 */
 	map_page(pd_a, IDT_BASE, lo, PTE_W);
 	map_page(pd_a, IDT_BASE + PAGE_SIZE, hi, PTE_W);
-	pte_hi = pte_of(pd_a, IDT_BASE + PAGE_SIZE);
+	pte_hi = pte_slot(pd_a, IDT_BASE + PAGE_SIZE);
 
 	/*
 	 * Vectors 0-0x80 on the first page (ring 3 leaves user_run()
@@ -793,7 +788,7 @@ static NOINLINE void test_selfmap(void)
 	ok_eq(tag_at(lin), 0x5e1f1, "self-map: the page maps its frame");
 	ptes[lin >> 12] = f2 | PTE_P | PTE_W;
 	invlpg(lin);
-	ok(tag_at(lin) == 0x5e1f2 && (*pte_of(pd_a, lin) & PAGE_MASK) == f2,
+	ok(tag_at(lin) == 0x5e1f2 && (*pte_slot(pd_a, lin) & PAGE_MASK) == f2,
 	   "self-map: a PTE written through the self-map, INVLPG: the new "
 	   "frame");
 	pd[SELF_PDE] = 0;
@@ -814,7 +809,7 @@ static NOINLINE void test_top(void)
 		   probe_write32(TOP_PAGE + 0xffc, 0x70ff) == 0 &&
 		   ((uint32_t *)f2)[1023] == 0x70ff,
 	   "pages at 0xffc00000 and 0xfffff000 read and written");
-	*pte_of(pd_a, TOP_PAGE) = 0;
+	*pte_slot(pd_a, TOP_PAGE) = 0;
 	invlpg(TOP_PAGE);
 	ok(probe_read32(TOP_PAGE, &v) == 1 && fault_was(0, TOP_PAGE),
 	   "0xfffff000 unmapped: #PF error 0");
