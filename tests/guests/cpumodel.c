@@ -16,13 +16,13 @@ struct regs4 {
 	uint32_t a, b, c, d;
 };
 
-static struct regs4 cpuid(uint32_t leaf)
+static struct regs4 leaf(uint32_t function)
 {
 	struct regs4 r;
 
 	asm volatile("cpuid"
 		     : "=a"(r.a), "=b"(r.b), "=c"(r.c), "=d"(r.d)
-		     : "a"(leaf), "c"(0));
+		     : "a"(function), "c"(0));
 	return r;
 }
 
@@ -33,27 +33,28 @@ static bool same(struct regs4 x, struct regs4 y)
 
 int main(void)
 {
-	struct regs4 l0 = cpuid(0), l1 = cpuid(1), x0 = cpuid(0x80000000);
+	struct regs4 l0 = leaf(0), l1 = leaf(1), x0 = leaf(0x80000000);
 	char brand[49];
 
-	ktap_plan(8);
+	ktap_plan(9);
 	ok(l0.a == 1 && l0.b == 0x756e6547 && l0.d == 0x49656e69 &&
 		   l0.c == 0x6c65746e,
 	   "leaf 0: highest basic leaf 1, GenuineIntel");
 	ok(l1.a == 0x663, "leaf 1: family 6, model 6, stepping 3");
 	ok(l1.b == 0x800, "leaf 1: 64-byte CLFLUSH line, APIC ID 0");
 	ok(l1.c == 0x80000001, "leaf 1: SSE3 and hypervisor present");
-	ok(l1.d == 0x0788a13d,
-	   "leaf 1: fpu de pse tsc msr cx8 pge cmov clflush mmx fxsr sse sse2");
+	ok(l1.d == 0x0788a17d,
+	   "leaf 1: fpu de pse tsc msr pae cx8 pge cmov clflush mmx fxsr sse sse2");
+	ok(leaf(0x80000001).d == 0x00100000, "leaf 0x80000001: NX");
 	ok(x0.a == 0x80000004, "leaf 0x80000000: highest extended leaf");
 	for (uint32_t i = 0; i < 3; i++) {
-		struct regs4 r = cpuid(0x80000002 + i);
+		struct regs4 r = leaf(0x80000002 + i);
 
 		memcpy(brand + 16 * i, &r, 16);
 	}
 	brand[48] = 0;
 	ok(!memcmp(brand, "bt86 virtual CPU", 17), "brand string");
-	ok(same(cpuid(2), l1) && same(cpuid(0x80000005), l1),
+	ok(same(leaf(2), l1) && same(leaf(0x80000005), l1),
 	   "past the highest leaves: the highest basic leaf's answer");
 	ktap_finish();
 }

@@ -43,21 +43,7 @@
  */
 #include "guest.h"
 
-#define PTE_P	(1u << 0)
-#define PTE_W	(1u << 1)
-#define PTE_U	(1u << 2)
-#define PTE_A	(1u << 5)
-#define PTE_D	(1u << 6)
-#define PDE_PS	(1u << 7)
-#define PTE_G	(1u << 8)
-#define CR0_WP	(1u << 16)
-#define CR0_PG	(1u << 31)
-#define CR4_PSE (1u << 4)
-#define CR4_PGE (1u << 7)
-
-#define PF_P (1u << 0)
-#define PF_W (1u << 1)
-#define PF_U (1u << 2)
+#define PDE_PS PTE_PS
 
 /* Linear addresses the tests map; none near the top of the 4 GiB. */
 #define LIN_DATA  0x40000000u /* page_a or page_b, by PTE 0 of pt_data */
@@ -91,72 +77,26 @@ static uint8_t code1[4096] PAGE, code2[4096] PAGE;
 static uint32_t spaces[NR_SPACES][1024] PAGE;
 static uint32_t many_pt[256][1024] PAGE;
 
-/* --- registers ------------------------------------------------------------ */
-
-static inline void write_cr0(uint32_t v)
-{
-	asm volatile("movl %0, %%cr0" : : "r"(v) : "memory");
-}
-
-static inline uint32_t read_cr2(void)
-{
-	uint32_t v;
-
-	asm volatile("movl %%cr2, %0" : "=r"(v));
-	return v;
-}
-
-static inline uint32_t read_cr3(void)
-{
-	uint32_t v;
-
-	asm volatile("movl %%cr3, %0" : "=r"(v));
-	return v;
-}
-
-static inline void write_cr3(uint32_t v)
-{
-	asm volatile("movl %0, %%cr3" : : "r"(v) : "memory");
-}
-
-static inline uint32_t read_cr4(void)
-{
-	uint32_t v;
-
-	asm volatile("movl %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static inline void write_cr4(uint32_t v)
-{
-	asm volatile("movl %0, %%cr4" : : "r"(v) : "memory");
-}
-
-static inline void invlpg(uint32_t lin)
-{
-	asm volatile("invlpg (%0)" : : "r"(lin) : "memory");
-}
-
 /* --- page faults ----------------------------------------------------------- */
 
-static volatile uint32_t pf_count, pf_cr2, pf_err;
+static volatile uint32_t pb_faults, pb_cr2, pb_err;
 /* Where a page fault resumes: set by each probe just before its access. */
-uint32_t pf_resume __attribute__((used));
+uint32_t pb_resume __attribute__((used));
 
-static void pf_handler(struct trap_frame *f)
+static void pb_pf_handler(struct trap_frame *f)
 {
-	pf_count++;
-	pf_cr2 = read_cr2();
-	pf_err = f->error_code;
-	f->eip = pf_resume;
+	pb_faults++;
+	pb_cr2 = read_cr2();
+	pb_err = f->error_code;
+	f->eip = pb_resume;
 }
 
 /* Read (write) a u32 at @lin; true if that page-faulted. */
 static int probe_read(uint32_t lin, uint32_t *out)
 {
-	uint32_t before = pf_count, v = 0xdeadbeef;
+	uint32_t before = pb_faults, v = 0xdeadbeef;
 
-	asm volatile("movl $1f, pf_resume\n\t"
+	asm volatile("movl $1f, pb_resume\n\t"
 		     "movl (%1), %0\n"
 		     "1:"
 		     : "+r"(v)
@@ -164,29 +104,29 @@ static int probe_read(uint32_t lin, uint32_t *out)
 		     : "memory");
 	if (out)
 		*out = v;
-	return pf_count != before;
+	return pb_faults != before;
 }
 
 static int probe_write(uint32_t lin, uint32_t v)
 {
-	uint32_t before = pf_count;
+	uint32_t before = pb_faults;
 
-	asm volatile("movl $1f, pf_resume\n\t"
+	asm volatile("movl $1f, pb_resume\n\t"
 		     "movl %1, (%0)\n"
 		     "1:"
 		     :
 		     : "r"(lin), "r"(v)
 		     : "memory");
-	return pf_count != before;
+	return pb_faults != before;
 }
 
 /* A fault at @lin with error code @err, and the count it bumped. */
 static int faulted(uint32_t before, uint32_t lin, uint32_t err)
 {
-	if (pf_count == before + 1 && pf_cr2 == lin && pf_err == err)
+	if (pb_faults == before + 1 && pb_cr2 == lin && pb_err == err)
 		return 1;
 	ktap_diag("faults %u (want %u), cr2 %x (want %x), error %x (want %x)",
-		  pf_count - before, 1, pf_cr2, lin, pf_err, err);
+		  pb_faults - before, 1, pb_cr2, lin, pb_err, err);
 	return 0;
 }
 
@@ -271,22 +211,22 @@ static void test_faults(void)
 {
 	uint32_t before, v;
 
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_read(LIN_NP + 8, &v) && faulted(before, LIN_NP + 8, 0),
 	   "read of a not-present PTE: #PF, error 0");
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_write(LIN_NP + 12, 1) && faulted(before, LIN_NP + 12, PF_W),
 	   "write to a not-present PTE: #PF, error 2");
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_read(LIN_NOPDE, &v) && faulted(before, LIN_NOPDE, 0),
 	   "read under a not-present PDE: #PF, error 0");
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_write(LIN_RO, 1) && faulted(before, LIN_RO, PF_P | PF_W),
 	   "ring-0 write to a read-only page (WP=1): #PF, error 3");
 	ok(!(*pte_of(pt_data, LIN_RO) & PTE_D),
 	   "the faulting write did not set D");
 	ok(!probe_read(0x1000, &v), "identity-mapped low memory reads");
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_read(0, &v) && faulted(before, 0, 0),
 	   "the null page is not present");
 }
@@ -323,7 +263,7 @@ static void test_wp(void)
 	   "WP=0: ring 0 writes a read-only page");
 	ok(*pte & PTE_D, "WP=0: the write set D");
 	write_cr0(read_cr0() | CR0_WP);
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_write(LIN_RO + 4, 1) && faulted(before, LIN_RO + 4, 3) &&
 		   *(volatile uint32_t *)(page_ro + 4) == 0xabcd,
 	   "WP=1 again: the write faults");
@@ -400,8 +340,8 @@ static void test_pse(void)
 	*pde = PHYS_BIG | PDE_PS | PTE_P;
 	invlpg(LIN_BIG + 0x3ff000);
 	invlpg(LIN_BIG + 0x123000);
-	ok(probe_write(LIN_BIG + 0x123450, 1) && pf_err == (PF_P | PF_W) &&
-		   pf_cr2 == LIN_BIG + 0x123450,
+	ok(probe_write(LIN_BIG + 0x123450, 1) && pb_err == (PF_P | PF_W) &&
+		   pb_cr2 == LIN_BIG + 0x123450,
 	   "made read-only: a write faults, error 3");
 	*pde = 0;
 	invlpg(LIN_BIG + 0x123000);
@@ -415,7 +355,7 @@ static uint32_t user_val;
 
 static int user_probe(void *arg)
 {
-	uint32_t what = (uint32_t)arg, before = pf_count;
+	uint32_t what = (uint32_t)arg, before = pb_faults;
 
 	switch (what) {
 	case 0: /* read and write a user page */
@@ -436,7 +376,7 @@ static int user_probe(void *arg)
 		probe_write(LIN_SUP + 12, 5);
 		break;
 	}
-	return pf_count - before;
+	return pb_faults - before;
 }
 
 static void test_user(void)
@@ -445,17 +385,17 @@ static void test_user(void)
 	ok(user_run(user_probe, (void *)0) == 1 && user_val == 0x4444 &&
 		   *(volatile uint32_t *)(page_user + 4) == 0x3333,
 	   "ring 3 reads and writes a user page");
-	ok(user_run(user_probe, (void *)1) == 1 && pf_cr2 == LIN_SUP &&
-		   pf_err == (PF_U | PF_P),
+	ok(user_run(user_probe, (void *)1) == 1 && pb_cr2 == LIN_SUP &&
+		   pb_err == (PF_U | PF_P),
 	   "ring 3 read of a supervisor page: #PF, error 5");
-	ok(user_run(user_probe, (void *)2) == 1 && pf_cr2 == LIN_RO + 8 &&
-		   pf_err == (PF_U | PF_W | PF_P),
+	ok(user_run(user_probe, (void *)2) == 1 && pb_cr2 == LIN_RO + 8 &&
+		   pb_err == (PF_U | PF_W | PF_P),
 	   "ring 3 write to a read-only page: #PF, error 7");
-	ok(user_run(user_probe, (void *)3) == 1 && pf_cr2 == LIN_NP &&
-		   pf_err == PF_U,
+	ok(user_run(user_probe, (void *)3) == 1 && pb_cr2 == LIN_NP &&
+		   pb_err == PF_U,
 	   "ring 3 read of a not-present page: #PF, error 4");
-	ok(user_run(user_probe, (void *)4) == 1 && pf_cr2 == LIN_SUP + 12 &&
-		   pf_err == (PF_U | PF_W | PF_P),
+	ok(user_run(user_probe, (void *)4) == 1 && pb_cr2 == LIN_SUP + 12 &&
+		   pb_err == (PF_U | PF_W | PF_P),
 	   "ring 3 write to a supervisor page: #PF, error 7");
 }
 
@@ -557,7 +497,7 @@ static void test_kernel(void)
 	write_cr3(phys(pd1));
 	good = 1;
 	for (i = 0; i < 16; i++) {
-		uint32_t before = pf_count;
+		uint32_t before = pb_faults;
 
 		if (!probe_write(LIN_DATA + (16 + i) * 4096, 1) ||
 		    !faulted(before, LIN_DATA + (16 + i) * 4096, PF_P | PF_W))
@@ -634,13 +574,13 @@ static void test_many(void)
 
 static int user_ro(void *arg)
 {
-	uint32_t before = pf_count;
+	uint32_t before = pb_faults;
 
 	(void)arg;
 	if (probe_read(LIN_RO + 4, &user_val))
 		return -1;
 	probe_write(LIN_RO + 4, 9);
-	return pf_count - before;
+	return pb_faults - before;
 }
 
 static void test_wp_user(void)
@@ -648,7 +588,7 @@ static void test_wp_user(void)
 	write_cr0(read_cr0() & ~CR0_WP);
 	probe_write(LIN_RO + 4, 0x5151);
 	ok(user_run(user_ro, 0) == 1 && user_val == 0x5151 &&
-		   pf_err == (PF_U | PF_W | PF_P),
+		   pb_err == (PF_U | PF_W | PF_P),
 	   "WP=0: after ring 0 wrote a read-only user page, ring 3 reads it, a write faults");
 	write_cr0(read_cr0() | CR0_WP);
 }
@@ -657,29 +597,29 @@ static void test_wp_user(void)
 
 static void test_emulated(void)
 {
-	uint32_t before = pf_count;
+	uint32_t before = pb_faults;
 	struct dtr *bad = (struct dtr *)(LIN_NP + 0x10);
 
-	asm volatile("movl $1f, pf_resume\n\t"
+	asm volatile("movl $1f, pb_resume\n\t"
 		     "lgdt (%0)\n"
 		     "1:"
 		     :
 		     : "r"(bad)
 		     : "memory");
 	ok(faulted(before, LIN_NP + 0x10, 0), "LGDT from a not-present page");
-	before = pf_count;
-	asm volatile("movl $1f, pf_resume\n\t"
+	before = pb_faults;
+	asm volatile("movl $1f, pb_resume\n\t"
 		     "lidt (%0)\n"
 		     "1:"
 		     :
 		     : "r"(bad)
 		     : "memory");
 	ok(faulted(before, LIN_NP + 0x10, 0), "LIDT from a not-present page");
-	before = pf_count;
+	before = pb_faults;
 	{
 		uint32_t src = LIN_NP + 0x20, n = 4;
 
-		asm volatile("movl $1f, pf_resume\n\t"
+		asm volatile("movl $1f, pb_resume\n\t"
 			     "cld; rep outsb\n"
 			     "1:"
 			     : "+S"(src), "+c"(n)
@@ -711,7 +651,7 @@ int main(void)
 {
 	ktap_plan(58);
 	pic_init(); /* all masked: ring 3 runs with IF = 1 */
-	trap_set_handler(VEC_PF, pf_handler);
+	trap_set_handler(VEC_PF, pb_pf_handler);
 	user_init();
 	test_on();
 	test_faults();

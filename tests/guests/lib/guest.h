@@ -19,6 +19,7 @@
 #include "libc.h"
 #include "multiboot.h"
 #include "pic.h"
+#include "pgtable.h"
 #include "pit.h"
 #include "printf.h"
 #include "serial.h"
