@@ -293,10 +293,11 @@ struct bt86_xbt {
 	u32 fast_sel;	/* the CS the fast table holds translations for */
 	u32 fast_base;
 	/* segments truncated below the window (monitor/truncate.c) */
-	u32 checked;	 /* BT86_VM_BT_CHECKED: translate with bound checks */
-	u32 untruncated; /* the shadow GDT shows untruncated limits, ... */
-	u32 step_eip;	 /* ... for one native step of the insn at this */
-	u32 step_cs;	 /* CS:EIP */
+	u32 checked;	  /* BT86_VM_BT_CHECKED: translate with bound checks */
+	u32 untruncated;  /* the shadow GDT shows untruncated limits, ... */
+	u32 step_eip;	  /* ... for one native step of the insn at this */
+	u32 step_cs;	  /* CS:EIP */
+	u32 step_faulted; /* the last trap came from that step, not its #DB */
 };
 #define BT_NO_BLOCK 0xffffffffu
 

@@ -452,9 +452,14 @@ static void retruncate(struct bt86_xdata *x)
 	vcpu_reload_gdt(x);
 }
 
-/* At every trap from guest code. */
+/*
+ * At every trap from guest code.  A fault of the untruncated step itself
+ * (an SSE alignment #GP, say) is not the truncation's: resolve() must not
+ * step it again.
+ */
 void truncate_after_trap(struct bt86_xdata *x)
 {
+	x->bt.step_faulted = x->bt.untruncated && x->vector != VEC_DB;
 	retruncate(x);
 }
 
@@ -484,6 +489,9 @@ static long resolve(struct bt86_xdata *x, const struct decoded_insn *d,
 	unsigned int i, first_cut = MAX_ACCESSES;
 
 	*cut = false;
+	if (x->bt.step_faulted && x->regs.eip == x->bt.step_eip &&
+	    x->sregs.cs.selector == x->bt.step_cs)
+		return -1; /* it faulted on the untruncated shadow too */
 	/* A privileged instruction at CPL 3 faults for that first. */
 	if (privileged(d) && vcpu_cpl(x))
 		return -1;

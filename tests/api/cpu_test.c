@@ -656,4 +656,41 @@ TEST_F(cpu, own_limit_fault_through_truncation)
 	EXPECT_EQ(0, result(self, 2)); /* #GP(0) */
 }
 
+/*
+ * A fault of the instruction itself where the truncation also cut: FS
+ * based at 2 GiB, MOVAPS from offset 0x80003001 (linear 0x3001, low memory
+ * past 4 GiB of offsets, which the truncation cut off), misaligned: #GP(0)
+ * for the alignment (SDM 2A "MOVAPS").  Under bt the monitor runs it
+ * natively on an untruncated shadow, where it faults again: that #GP is
+ * the guest's, delivered (gp_handler), not stepped again.
+ *
+ *	mov $0x38, %ax; mov %ax, %fs; mov $0x80003001, %eax
+ *	movaps %fs:(%eax), %xmm0; hlt
+ */
+static const uint8_t misaligned_wrapped[] = { 0x66, 0xb8, 0x38, 0x00,
+					      0x8e, 0xe0, 0xb8, 0x01,
+					      0x30, 0x00, 0x80, 0x64,
+					      0x0f, 0x28, 0x00, 0xf4 };
+
+TEST_F(cpu, own_fault_of_an_untruncated_step)
+{
+	uint64_t d = seg(0x80000000, 0xfffff, 0x3, 0, 1, 0xc);
+	struct bt86_sregs s;
+	struct bt86_regs r;
+
+	start(_metadata, self, misaligned_wrapped, sizeof(misaligned_wrapped),
+	      0);
+	memcpy(self->ram + 7 * 8 + GDT, &d, 8);
+	GET_SREGS(self->vcpu, &s);
+	s.cr4 |= 1u << 9;    /* OSFXSR: SSE instructions */
+	s.cr0 &= ~(1u << 2); /* EM */
+	SET_SREGS(self->vcpu, &s);
+	memset(self->ram + RESULTS + 8, 0xee, 4);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(GP_HANDLER + sizeof(gp_handler), r.eip);
+	EXPECT_EQ(0, result(self, 2)); /* #GP(0) */
+}
+
 TEST_HARNESS_MAIN
