@@ -5,7 +5,7 @@
  * NSPACES address spaces share the kernel map (pgtable.h) and each has two
  * regions of NLIN / 2 pages, in page tables of their own, over a pool of
  * NFRAMES data frames whose every word the model knows.  A seeded random
- * sequence of operations (ops=N seed=S; default 1000000 and 1):
+ * sequence of operations (ops=N seed=S; default 100000 and 1):
  *
  *   map, unmap, remap, protect   write one PTE of any address space (W and
  *               U random, A and D clear), flushed with INVLPG when the
@@ -359,7 +359,7 @@ static NOINLINE void churn(uint32_t ops)
 
 int main(void)
 {
-	uint32_t ops = arg("ops", 1000000), i, w, sum = 0, bad = 0, free0;
+	uint32_t ops = arg("ops", 100000), i, w, sum = 0, bad = 0, free0;
 	int s;
 
 	rng_state = arg("seed", 1) | 1;
