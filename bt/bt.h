@@ -43,14 +43,25 @@ typedef uint64_t bt_u64;
 #define BT_VP_VIOPL 0x01 /* u8: the virtual IOPL << 4 (EFLAGS bits 15:8) */
 #define BT_VP_WANT \
 	0x04 /* u32: nonzero when the monitor wants STI to call out */
-#define BT_VP_TARGET	0x08 /* u32: the guest EIP of an indirect branch */
-#define BT_VP_JUMP	0x0c /* u32: its translation, for the final jmp */
-#define BT_VP_SAVE_EAX	0x10
-#define BT_VP_SAVE_EBX	0x14
-#define BT_VP_SAVE_ECX	0x18
-#define BT_VP_IND_HITS	0x20 /* u32: indirect branches found in the fast table */
-#define BT_VP_SEL	0x40 /* u32[6]: the guest's ES CS SS DS FS GS selectors */
-#define BT_VP_POPF	0x100 /* u8[256]: POPFD needs the monitor, by bits 15:8 */
+#define BT_VP_TARGET   0x08 /* u32: the guest EIP of an indirect branch */
+#define BT_VP_JUMP     0x0c /* u32: its translation, for the final jmp */
+#define BT_VP_SAVE_EAX 0x10
+#define BT_VP_SAVE_EBX 0x14
+#define BT_VP_SAVE_ECX 0x18
+#define BT_VP_IND_HITS 0x20 /* u32: indirect branches found in the fast table */
+#define BT_VP_GUEST_GS \
+	0x24 /* u32: the hardware selector of the guest's GS (its shadow slot \
+	      * or stale copy), loaded around a %gs memory operand */
+#define BT_VP_SEL  0x40	 /* u32[6]: the guest's ES CS SS DS FS GS selectors */
+#define BT_VP_POPF 0x100 /* u8[256]: POPFD needs the monitor, by bits 15:8 */
+/*
+ * Checked translation (bt/check.c): the limit each segment register's
+ * accesses are checked against (ES CS SS DS FS GS; 0xffffffff: none), and
+ * scratch for the checks.
+ */
+#define BT_VP_LIMIT	0xc00 /* u32[6] */
+#define BT_VP_CHK_EDX	0xc18
+#define BT_VP_CHK_EA	0xc1c  /* u32[BT_MAX_CHECKS]: effective addresses */
 #define BT_VP_FAST	0x1000 /* the fast indirect table: {eip, tc address} */
 #define BT_FAST_ENTRIES 512
 #define BT_VP_SIZE	0x2000 /* two pages: %gs limit is BT_VP_SIZE - 1 */
@@ -64,17 +75,27 @@ enum bt_map_kind {
 	BT_MAP_STI,	 /* after STI with an interrupt waiting */
 	BT_MAP_IND_MISS, /* indirect branch not in the fast table */
 	BT_MAP_DEAD,	 /* an invalidated block's first bytes */
+	BT_MAP_LIMIT,	 /* a bound check failed (arg: the insn's TC offset) */
 };
 
 /* One entry of a block's map, sorted by tc_off. */
 struct bt_map {
 	bt_u32 tc_off;	  /* offset in the TC */
 	bt_u32 guest_eip; /* the guest EIP this TC address stands for */
-	bt_u32 arg;	  /* BT_MAP_EXIT: TC offset of the rel32 to patch */
+	bt_u32 arg;	  /* BT_MAP_EXIT: TC offset of the rel32 to patch;
+			   * BT_MAP_LIMIT: TC offset of the checked insn */
 	bt_u8 kind;	  /* enum bt_map_kind */
 	bt_u8 shadow;	  /* an STI just ran: interrupts wait one insn */
-	bt_u16 pad;
+	bt_u8 flags;	  /* BT_MAPF_* */
+	bt_u8 pad;
 };
+
+/*
+ * The hardware %gs holds the guest's GS at this entry, not the window's (a
+ * %gs memory operand, translate.c): the guest resumes at the entry before
+ * it, which loads the guest's GS again.
+ */
+#define BT_MAPF_GUEST_GS 1
 
 /* What a translation depends on besides its EIP. */
 struct bt_key {
@@ -130,6 +151,7 @@ enum bt_callout_kind {
 	BT_CO_STEP,    /* an instruction run natively */
 	BT_CO_STI,     /* STI with an interrupt waiting */
 	BT_CO_DEAD,    /* a jump into an invalidated block */
+	BT_CO_LIMIT,   /* a bound check of checked translation failed */
 	BT_CO_COUNT
 };
 
@@ -154,6 +176,9 @@ struct bt_cache {
 	bt_u32 ind_lookup;   /* TC offset of the indirect-branch routine */
 	bt_u32 ind_miss;     /* TC offset of its call out */
 	bt_u32 window_low;   /* the per-vCPU page, as %gs sees it: offset 0 */
+	bt_u16 gs_sel;	     /* the selector of the window's segment */
+	bt_u32 gs_sel_const; /* TC offset of a copy of it (read through CS) */
+	bt_u32 checked;	     /* emit bound checks (bt/check.c) */
 	struct bt_block *blocks;
 	bt_u32 nblocks, max_blocks;
 	struct bt_map *map;
@@ -170,6 +195,10 @@ struct bt_cache {
 #define BT_PAGE_HASH	  4096
 #define BT_MAX_INSNS	  48   /* guest instructions per block, at most */
 #define BT_MAX_BLOCK_CODE 1024 /* TC bytes one block may need, at most */
+/* A block ends when less than this is left for one more instruction. */
+#define BT_INSN_ROOM  96
+#define BT_CHECK_ROOM 384 /* ... plus this with checked translation */
+#define BT_MAX_CHECKS 3	  /* bound checks before one instruction */
 
 /* Results of bt_translate() */
 #define BT_OK	  0

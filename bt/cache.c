@@ -57,7 +57,9 @@ void bt_fast_insert(struct bt_cache *c, bt_u32 eip, const struct bt_block *b)
  * the flags in AX (LAHF, SETO; restored with ADD $0x7f / SAHF, which sets
  * OF exactly when AL was 1).  A hit jumps to the translation with every
  * register restored; a miss calls the monitor, which translates and fills
- * the table.
+ * the table.  After the routine: the window's selector (c->gs_sel), which
+ * translated code reads through CS to load %gs again after an instruction
+ * that ran with the guest's GS (translate.c).
  */
 static void emit_prologue(struct bt_cache *c)
 {
@@ -114,6 +116,11 @@ static void emit_prologue(struct bt_cache *c)
 	emit_load_gs(&e, REG_EAX, BT_VP_SAVE_EAX);
 	c->ind_miss = e.pos;
 	emit_callout(&e);
+	if (e.pos & 1)
+		emit_u8(&e, 0xcc);
+	c->gs_sel_const = e.pos;
+	emit_u8(&e, (bt_u8)c->gs_sel);
+	emit_u8(&e, (bt_u8)(c->gs_sel >> 8));
 	c->prologue_end = (e.pos + 15) & ~15u;
 }
 

@@ -44,8 +44,8 @@ static bool touches_system_register(const struct decoded_insn *d)
 	return false;
 }
 
-/* A memory operand through %gs (the window's) or %cs (the TC's). */
-static bool uses_gs_or_cs(const struct decoded_insn *d)
+/* A memory operand through segment register @seg. */
+static bool uses_segment(const struct decoded_insn *d, ZydisRegister seg)
 {
 	unsigned int i;
 
@@ -53,11 +53,17 @@ static bool uses_gs_or_cs(const struct decoded_insn *d)
 		const ZydisDecodedOperand *op = &d->ops[i];
 
 		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
-		    (op->mem.segment == ZYDIS_REGISTER_GS ||
-		     op->mem.segment == ZYDIS_REGISTER_CS))
+		    op->mem.segment == seg)
 			return true;
 	}
 	return false;
+}
+
+/* A memory operand through %gs (the window's) or %cs (the TC's). */
+static bool uses_gs_or_cs(const struct decoded_insn *d)
+{
+	return uses_segment(d, ZYDIS_REGISTER_GS) ||
+	       uses_segment(d, ZYDIS_REGISTER_CS);
 }
 
 static enum bt_class classify_branch(const struct decoded_insn *d)
@@ -155,6 +161,8 @@ enum bt_class bt_classify(const struct decoded_insn *d)
 	case ZYDIS_MNEMONIC_SYSENTER:
 	case ZYDIS_MNEMONIC_SYSEXIT:
 	case ZYDIS_MNEMONIC_INT1:
+	/* not sensitive, but the guest must see its CPU model, not ours */
+	case ZYDIS_MNEMONIC_CPUID:
 		return CLASS_CALLOUT;
 	/* what a real CPU refuses or that needs EFLAGS.TF: run natively */
 	case ZYDIS_MNEMONIC_SYSCALL:
@@ -173,7 +181,10 @@ enum bt_class bt_classify(const struct decoded_insn *d)
 	    d->insn.meta.category == ZYDIS_CATEGORY_CALL ||
 	    d->insn.meta.category == ZYDIS_CATEGORY_RET)
 		return classify_branch(d);
-	if (uses_gs_or_cs(d))
+	/* %cs is the TC's flat segment, not the guest's: run natively */
+	if (uses_segment(d, ZYDIS_REGISTER_CS))
 		return CLASS_STEP;
+	if (uses_segment(d, ZYDIS_REGISTER_GS))
+		return CLASS_GS_MEM;
 	return CLASS_IDENT;
 }

@@ -20,8 +20,9 @@ enum bt_class {
 	CLASS_PUSHF,	 /* inline: the virtual IF and IOPL in the image */
 	CLASS_POPF,	 /* inline unless IOPL or TF change, or an IRQ waits */
 	CLASS_PUSH_SREG, /* inline: the guest's selector from the window */
+	CLASS_GS_MEM,	 /* a %gs memory operand: run with the guest's GS */
 	CLASS_CALLOUT,	 /* emulated by the monitor */
-	CLASS_STEP,	 /* run natively, alone (GS or CS operands, oddities) */
+	CLASS_STEP,	 /* run natively, alone (CS operands, oddities) */
 };
 
 enum bt_class bt_classify(const struct decoded_insn *d);

@@ -17,8 +17,7 @@
  * Between two such entries (the inside of a rewritten sequence) the
  * monitor never stops: it resumes the sequence or single-steps to its end.
  */
-#include "classify.h"
-#include "emit.h"
+#include "check.h"
 
 /* A branch out of the block whose target is resolved at the end. */
 struct pending_exit {
@@ -40,23 +39,41 @@ struct tblock {
 	bool shadow_next; /* the next map entry follows an STI */
 };
 
-static void add_map(struct tblock *t, enum bt_map_kind kind, bt_u32 eip,
-		    bt_u32 arg)
+static void add_map_at(struct tblock *t, bt_u32 tc_off, enum bt_map_kind kind,
+		       bt_u32 eip, bt_u32 arg)
 {
 	struct bt_cache *c = t->c;
 	struct bt_map *m = &c->map[c->nmap++];
 
-	m->tc_off = t->e.pos;
+	m->tc_off = tc_off;
 	m->guest_eip = eip;
 	m->arg = arg;
 	m->kind = (bt_u8)kind;
 	m->shadow = 0;
+	m->flags = 0;
 	m->pad = 0;
 	if (t->shadow_next) { /* whatever the next insn is: sti; hlt */
 		m->shadow = 1;
 		t->shadow_next = false;
 	}
 	t->b->map_count++;
+}
+
+static void add_map(struct tblock *t, enum bt_map_kind kind, bt_u32 eip,
+		    bt_u32 arg)
+{
+	add_map_at(t, t->e.pos, kind, eip, arg);
+}
+
+/* add_map() for a later entry of the same guest instruction: the STI
+ * shadow of its first entry holds at each. */
+static void add_map_again(struct tblock *t, enum bt_map_kind kind, bt_u32 eip)
+{
+	struct bt_cache *c = t->c;
+	bt_u8 shadow = c->map[c->nmap - 1].shadow;
+
+	add_map(t, kind, eip, 0);
+	c->map[c->nmap - 1].shadow = shadow;
 }
 
 static bt_u32 ind_lookup_addr(const struct tblock *t)
@@ -274,6 +291,52 @@ static void emit_push_sreg(struct tblock *t)
 			      4 * (t->d->ops[0].reg.value - ZYDIS_REGISTER_ES));
 }
 
+/*
+ * An instruction with a %gs memory operand.  In translated code %gs is the
+ * window's, so the guest's own GS is loaded around the instruction: its
+ * hardware selector (the monitor keeps it at BT_VP_GUEST_GS), then the
+ * window's again from the copy after the indirect-branch routine, read
+ * through CS (flat).  MOV to GS changes no flag (SDM 2A "MOV").  The
+ * guest's instruction has an entry of its own, flagged: a fault there
+ * is the instruction's, with the guest's GS loaded, and the guest resumes
+ * at the entry before, which loads it again.
+ */
+static void emit_gs_mem(struct tblock *t, const bt_u8 *bytes, bt_u32 eip)
+{
+	struct bt_cache *c = t->c;
+
+	emit_gs_modrm(&t->e, 0x8e, 5, BT_VP_GUEST_GS); /* mov %gs:m, %gs */
+	add_map_again(t, BT_MAP_INSN, eip);
+	c->map[c->nmap - 1].flags = BT_MAPF_GUEST_GS;
+	emit_bytes(&t->e, bytes, t->d->insn.length);
+	emit_u8(&t->e, 0x2e); /* mov %cs:gs_sel, %gs */
+	emit_u8(&t->e, 0x8e);
+	emit_u8(&t->e, 0x2d);
+	emit_u32(&t->e, c->tc_low + c->gs_sel_const);
+}
+
+/*
+ * Checked translation (check.c): the bound checks before the instruction
+ * at @eip.  Map entries: INSN at their start, LIMIT at the call out taken
+ * when one fails (arg: the TC offset of the instruction, whose own entry
+ * the caller adds next).  An STI's shadow marks all three.
+ */
+static void emit_checks(struct tblock *t, bt_u32 eip, const bt_u8 *bytes)
+{
+	bool shadow = t->shadow_next;
+	bt_u32 start = t->e.pos, fail;
+
+	if (!t->c->checked)
+		return;
+	fail = bt_emit_checks(&t->e, t->d, bytes);
+	if (fail == BT_NONE)
+		return;
+	add_map_at(t, start, BT_MAP_INSN, eip, 0);
+	t->shadow_next = shadow;
+	add_map_at(t, fail, BT_MAP_LIMIT, eip, t->e.pos);
+	t->shadow_next = shadow;
+}
+
 /* --- the block --------------------------------------------------------- */
 
 /* Reads and decodes the instruction at @eip; false if it cannot be. */
@@ -320,6 +383,7 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 	}
 	t->b->ninsns++;
 	t->b->lin_end = t->key->cs_base + next_eip(t, eip);
+	emit_checks(t, eip, bytes);
 	switch (cls) {
 	case CLASS_CLI:
 		add_map(t, BT_MAP_INSN, eip, 0);
@@ -340,6 +404,10 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 	case CLASS_PUSH_SREG:
 		add_map(t, BT_MAP_INSN, eip, 0);
 		emit_push_sreg(t);
+		return true;
+	case CLASS_GS_MEM:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_gs_mem(t, bytes, eip);
 		return true;
 	case CLASS_JMP:
 		add_map(t, BT_MAP_INSN, branch_target(t, eip), 0);
@@ -434,8 +502,9 @@ int bt_translate(struct bt_cache *c, const struct bt_env *env,
 			     .pos = c->tc_used,
 			     .end = c->tc_used + BT_MAX_BLOCK_CODE };
 	/*
-	 * Each instruction needs at most ~40 bytes (the indirect call); the
-	 * block stops while there is room for one more and its exit stubs.
+	 * Each instruction needs at most ~40 bytes (the indirect call), and
+	 * its bound checks at most BT_CHECK_ROOM - 40 more; the block stops
+	 * while there is room for one more and its exit stubs.
 	 */
 	for (;;) {
 		bool more = translate_insn(&t, e);
@@ -444,7 +513,9 @@ int bt_translate(struct bt_cache *c, const struct bt_env *env,
 		if (!more)
 			break;
 		e = next_eip(&t, e);
-		if (n >= BT_MAX_INSNS || t.e.end - t.e.pos < 96) {
+		if (n >= BT_MAX_INSNS ||
+		    t.e.end - t.e.pos <
+			    BT_INSN_ROOM + (c->checked ? BT_CHECK_ROOM : 0)) {
 			add_map(&t, BT_MAP_INSN, e, 0);
 			emit_exit_jmp(&t, e);
 			break;

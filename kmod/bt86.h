@@ -52,7 +52,8 @@ struct bt86_vcpu {
 	/* Guest state, as userland last set it (the monitor owns it later). */
 	struct bt86_regs regs;
 	struct bt86_sregs sregs;
-	int pending_vector; /* BT86_NO_VECTOR or 0..255 */
+	int pending_vector;	   /* BT86_NO_VECTOR or 0..255 */
+	struct bt86_xcpuid *cpuid; /* BT86_SET_CPUID's model, or NULL */
 
 	/* The monitor world (world.c), built at the first RUN. */
 	struct bt86_xdata *x; /* crosspage data: monitor GDT/IDT/TSS, stacks */
@@ -72,6 +73,7 @@ struct bt86_vm {
 	struct kref ref;
 	struct mm_struct *mm; /* creator's mm, held with mmgrab() */
 	unsigned int mode;    /* BT86_MODE_BT or BT86_MODE_TAE */
+	unsigned int flags;   /* BT86_VM_* */
 	struct mutex lock;    /* guards memslots[] and vcpus[] */
 	struct bt86_memslot memslots[BT86_MAX_MEMORY_SLOTS];
 	struct bt86_vcpu *vcpus[BT86_MAX_VCPUS];
@@ -80,6 +82,10 @@ struct bt86_vm {
 	bool world_built;
 	struct bt86_mmu mmu;
 	struct bt86_monitor_image image;
+	/* Shadow paging's memory (shadow_area.c, at the first RUN). */
+	struct page **sh_pages; /* the pool, then its frame array */
+	unsigned long sh_npages;
+	unsigned long sh_pool_pages;
 };
 
 /* main.c: module-wide counters, shown in /sys/class/misc/bt86/ */
@@ -87,7 +93,7 @@ extern atomic_long_t bt86_live_vms;
 extern atomic_long_t bt86_pinned_pages;
 
 /* vm.c */
-int bt86_vm_create(unsigned long mode);
+int bt86_vm_create(unsigned long arg);
 void bt86_vm_get(struct bt86_vm *vm);
 void bt86_vm_put(struct bt86_vm *vm);
 bool bt86_vm_is_caller_mm(const struct bt86_vm *vm);
@@ -115,6 +121,11 @@ void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st);
 int bt86_btarea_map_vm(struct bt86_vm *vm, u64 ram_end);
 int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x);
 void bt86_btarea_free(struct bt86_vcpu *vcpu);
+
+/* shadow_area.c (callers hold vm->lock) */
+int bt86_shadow_build_vm(struct bt86_vm *vm, u64 ram_end);
+void bt86_shadow_build_vcpu(struct bt86_vcpu *vcpu, struct bt86_xdata *x);
+void bt86_shadow_free_vm(struct bt86_vm *vm);
 
 /* state.c */
 void bt86_reset_state(struct bt86_regs *regs, struct bt86_sregs *sregs);

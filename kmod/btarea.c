@@ -136,6 +136,7 @@ int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x)
 	x->bt.gpt = bt86_monitor_base() + BT_GPT_OFFSET;
 	x->bt.window_low = low;
 	x->bt.tc_low = low + BT_TC_OFFSET;
+	x->bt.checked = !!(vcpu->vm->flags & BT86_VM_BT_CHECKED);
 	x->bt.enabled = 1;
 	return 0;
 }

@@ -177,18 +177,41 @@ int bt86_mmu_unmap_page(struct bt86_mmu *mmu, u64 va)
 }
 
 /*
- * The frame of the page table (level 1) that holds @va's leaf, or 0 if
- * there is none.  BT mode maps guest RAM's tables into the monitor, which
- * write-protects pages holding translated code (docs/translator.md).
+ * The frame of the table at @level (1: PT, 2: PD, 3: PDPT, ...) that holds
+ * @va's entry, or 0 if there is none.  BT mode maps guest RAM's page tables
+ * into the monitor, which write-protects pages holding translated code
+ * (docs/translator.md); shadow paging maps the PDPT of the low 4 GiB
+ * (docs/shadow-paging.md).
  */
-unsigned long bt86_mmu_leaf_table_pfn(const struct bt86_mmu *mmu, u64 va)
+unsigned long bt86_mmu_table_pfn(const struct bt86_mmu *mmu, u64 va,
+				 unsigned int level)
 {
 	u64 entries[6] = { 0 };
 
-	if (!bt86_mmu_va_canonical(mmu, va) ||
-	    !bt86_mmu_walk(mmu, va, entries) || !(entries[2] & BT86_PTE_P))
+	if (!bt86_mmu_va_canonical(mmu, va) || level < 1 || level > mmu->levels)
 		return 0;
-	return (entries[2] & BT86_PTE_ADDR) >> PAGE_SHIFT;
+	if (level == mmu->levels)
+		return page_to_pfn(mmu->root);
+	bt86_mmu_walk(mmu, va, entries);
+	if (!(entries[level + 1] & BT86_PTE_P))
+		return 0;
+	return (entries[level + 1] & BT86_PTE_ADDR) >> PAGE_SHIFT;
+}
+
+unsigned long bt86_mmu_leaf_table_pfn(const struct bt86_mmu *mmu, u64 va)
+{
+	return bt86_mmu_table_pfn(mmu, va, 1);
+}
+
+/* @va's entry in the table at @level, or 0. */
+u64 bt86_mmu_entry(const struct bt86_mmu *mmu, u64 va, unsigned int level)
+{
+	u64 entries[6] = { 0 };
+
+	if (!bt86_mmu_va_canonical(mmu, va) || level < 1 || level > mmu->levels)
+		return 0;
+	bt86_mmu_walk(mmu, va, entries);
+	return entries[level];
 }
 
 /* The leaf entry that maps @va, or 0. */

@@ -73,6 +73,9 @@ int bt86_mmu_map_page(struct bt86_mmu *mmu, u64 va, unsigned long pfn,
 int bt86_mmu_unmap_page(struct bt86_mmu *mmu, u64 va);
 u64 bt86_mmu_lookup(const struct bt86_mmu *mmu, u64 va);
 unsigned long bt86_mmu_leaf_table_pfn(const struct bt86_mmu *mmu, u64 va);
+unsigned long bt86_mmu_table_pfn(const struct bt86_mmu *mmu, u64 va,
+				 unsigned int level);
+u64 bt86_mmu_entry(const struct bt86_mmu *mmu, u64 va, unsigned int level);
 phys_addr_t bt86_mmu_root_pa(const struct bt86_mmu *mmu);
 int bt86_mmu_selftest(void);
 

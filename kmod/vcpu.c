@@ -22,6 +22,7 @@
 #include <linux/uaccess.h>
 
 #include "bt86.h"
+#include "xdata.h"
 
 /* --- the run area --------------------------------------------------------- */
 
@@ -172,6 +173,39 @@ static long bt86_vcpu_get_stats(struct bt86_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
+/* The guest's CPU model: kept here, copied into the monitor's world. */
+static long bt86_vcpu_set_cpuid(struct bt86_vcpu *vcpu, void __user *argp)
+{
+	struct bt86_cpuid __user *uc = argp;
+	struct bt86_xcpuid *c;
+	struct bt86_cpuid hdr;
+	u32 i;
+
+	if (copy_from_user(&hdr, uc, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent > BT86_CPUID_MAX_ENTRIES || hdr.pad)
+		return -EINVAL;
+	if (vcpu->x)
+		return -EBUSY; /* the guest has run: its CPU cannot change */
+	c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+	if (!c)
+		return -ENOMEM;
+	if (copy_from_user(c->e, uc->entries, hdr.nent * sizeof(c->e[0]))) {
+		kfree(c);
+		return -EFAULT;
+	}
+	for (i = 0; i < hdr.nent; i++) {
+		if (c->e[i].flags & ~BT86_CPUID_INDEXED || c->e[i].pad) {
+			kfree(c);
+			return -EINVAL;
+		}
+	}
+	c->nent = hdr.nent;
+	kfree(vcpu->cpuid);
+	vcpu->cpuid = c;
+	return 0;
+}
+
 static long bt86_vcpu_test_monitor_fault(struct bt86_vcpu *vcpu,
 					 unsigned long arg)
 {
@@ -200,6 +234,8 @@ static long bt86_vcpu_do_ioctl(struct bt86_vcpu *vcpu, unsigned int cmd,
 		return bt86_vcpu_interrupt(vcpu, argp);
 	case BT86_GET_VCPU_STATS:
 		return bt86_vcpu_get_stats(vcpu, argp);
+	case BT86_SET_CPUID:
+		return bt86_vcpu_set_cpuid(vcpu, argp);
 	case BT86_TEST_MONITOR_FAULT:
 		return bt86_vcpu_test_monitor_fault(vcpu, arg);
 	default:
@@ -265,6 +301,7 @@ void bt86_vcpu_free(struct bt86_vcpu *vcpu)
 {
 	bt86_world_free_vcpu(vcpu);
 	bt86_run_pages_free(vcpu);
+	kfree(vcpu->cpuid);
 	mutex_destroy(&vcpu->mutex);
 	kfree(vcpu);
 }

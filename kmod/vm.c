@@ -20,7 +20,7 @@
 
 #include "bt86.h"
 
-static struct bt86_vm *bt86_vm_alloc(unsigned int mode)
+static struct bt86_vm *bt86_vm_alloc(unsigned int mode, unsigned int flags)
 {
 	struct bt86_vm *vm;
 
@@ -30,6 +30,7 @@ static struct bt86_vm *bt86_vm_alloc(unsigned int mode)
 	kref_init(&vm->ref);
 	mutex_init(&vm->lock);
 	vm->mode = mode;
+	vm->flags = flags;
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 	atomic_long_inc(&bt86_live_vms);
@@ -133,16 +134,26 @@ static const struct file_operations bt86_vm_fops = {
 	.llseek = noop_llseek,
 };
 
-/* BT86_CREATE_VM: returns the new VM's fd. */
-int bt86_vm_create(unsigned long mode)
+/*
+ * BT86_CREATE_VM: returns the new VM's fd.  @arg is a mode and flags; a
+ * bit this version does not know, or a flag the mode has no use for, is
+ * refused rather than ignored.
+ */
+int bt86_vm_create(unsigned long arg)
 {
+	unsigned long mode = arg & BT86_MODE_MASK;
+	unsigned long flags = arg & ~(unsigned long)BT86_MODE_MASK;
 	struct bt86_vm *vm;
 	int fd;
 
 	if (mode != BT86_MODE_BT && mode != BT86_MODE_TAE)
 		return -EINVAL;
+	if (flags & ~(unsigned long)BT86_VM_FLAGS)
+		return -EINVAL;
+	if ((flags & BT86_VM_BT_CHECKED) && mode != BT86_MODE_BT)
+		return -EINVAL;
 
-	vm = bt86_vm_alloc(mode);
+	vm = bt86_vm_alloc(mode, flags);
 	if (!vm)
 		return -ENOMEM;
 

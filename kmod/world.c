@@ -6,8 +6,8 @@
  * The parts, in the order RUN meets them:
  *   - bt86_world_build(): once per VM, at the first RUN: the monitor page
  *     tables (host paging depth), the monitor image, the crosspage code and
- *     data, and guest RAM at guest-physical = linear (guest paging is off
- *     until shadow paging exists);
+ *     data, guest RAM at guest-physical = linear (what the guest sees while
+ *     its paging is off) and shadow paging's memory (shadow_area.c);
  *   - the per-vCPU crosspage data: monitor GDT (with shadow descriptors of
  *     the guest's segments), TSS, IDT;
  *   - the run loop, with KVM's discipline: signals, rescheduling, the FPU,
@@ -81,6 +81,8 @@ XD_CHECK(guest_cr2, XD_GUEST_CR2);
 XD_CHECK(fault_vector, XD_FAULT);
 XD_CHECK(fault_cr2, XD_FAULT + 0x38);
 static_assert(sizeof(struct bt86_xdata) <= XDATA_TSS);
+static_assert(XDATA_FPU + 512 <= XDATA_CPUID);
+static_assert(XDATA_CPUID + sizeof(struct bt86_xcpuid) <= XDATA_SIZE);
 
 /* --- descriptors (SDM 3A §3.4.5, §7.2.3, §6.14.1) --------------------------- */
 
@@ -258,9 +260,12 @@ static int bt86_world_build_vm(struct bt86_vm *vm)
 		ret = bt86_map_guest_ram(vm);
 	if (!ret && vm->mode == BT86_MODE_BT)
 		ret = bt86_btarea_map_vm(vm, bt86_ram_end(vm));
+	if (!ret)
+		ret = bt86_shadow_build_vm(vm, bt86_ram_end(vm));
 	if (ret) {
 		bt86_monitor_image_free(&vm->image);
 		bt86_mmu_free(&vm->mmu);
+		bt86_shadow_free_vm(vm);
 		return ret;
 	}
 	vm->world_built = true;
@@ -273,6 +278,7 @@ void bt86_world_free_vm(struct bt86_vm *vm)
 		return;
 	bt86_monitor_image_free(&vm->image);
 	bt86_mmu_free(&vm->mmu);
+	bt86_shadow_free_vm(vm);
 	vm->world_built = false;
 }
 
@@ -348,6 +354,9 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 	x->v.irq_vector = XIRQ_NONE;
 	x->io_page = io_va;
 	x->ram_end = bt86_ram_end(vm);
+	if (vcpu->cpuid)
+		memcpy((u8 *)x + XDATA_CPUID, vcpu->cpuid,
+		       sizeof(*vcpu->cpuid));
 	if (vm->mode == BT86_MODE_BT) {
 		ret = bt86_btarea_build(vcpu, x);
 		if (ret) {
@@ -357,6 +366,7 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 			return ret;
 		}
 	}
+	bt86_shadow_build_vcpu(vcpu, x);
 	vcpu->x = x;
 	return 0;
 }
@@ -817,6 +827,7 @@ void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st)
 	st->software_interrupts = x->stats.software_interrupts;
 	st->external_interrupts = x->stats.external_interrupts;
 	st->bt = x->stats.bt;
+	st->shadow = x->stats.shadow;
 }
 
 /* BT86_TEST_MONITOR_FAULT: arm a deliberate fault for the next trap. */

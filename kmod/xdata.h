@@ -18,7 +18,7 @@
  *   0x7000  IST stack for NMI (IST2), top at 0x8000
  *   0x8000  IST stack for #MC (IST4), top at 0x9000
  *   0x9000  the monitor's own per-vCPU data (decoder buffers), to 0x10000;
- *           the guest's FXSAVE image at 0xa000
+ *           the guest's FXSAVE image at 0xa000, the CPUID model at 0xb000
  *
  * The IST numbers match Linux's (DF 1, NMI 2, MCE 4).  This header is
  * shared by the module's C and assembly and by the monitor: offsets are
@@ -40,6 +40,7 @@
 #define XDATA_MONITOR	 0x9000
 #define XDATA_MONITOR_SZ 0x7000
 #define XDATA_FPU	 0xa000 /* 512-byte FXSAVE image, 16-byte aligned */
+#define XDATA_CPUID	 0xb000 /* struct bt86_xcpuid */
 
 /*
  * GDT slots.  Both GDTs hold GDT_SLOTS descriptors; the monitor's own
@@ -77,6 +78,45 @@
 #define BT_TC_OFFSET	0x10000
 #define BT_TC_SIZE	0x200000
 #define BT_META_SIZE	0x300000
+
+/*
+ * Shadow paging's memory (docs/shadow-paging.md), per VM, in both modes:
+ * a pool of zeroed pages the monitor carves into its own data and the
+ * shadow page tables, sized from guest RAM by sh_pool_pages() below (the
+ * module allocates that many, the monitor checks that its carving fits).
+ * Monitor addresses, offsets from the monitor base:
+ */
+#define SH_PFNS_OFFSET (128ULL << 20) /* u64[pool_pages]: each page's frame */
+#define SH_PDPT_OFFSET (136ULL << 20) /* the PDPT that maps the low 4 GiB */
+#define SH_POOL_OFFSET (256ULL << 20) /* the pool, page i at + i * 4096 */
+#define SH_PHYS_OFFSET (4ULL << 30)   /* guest RAM by guest-physical address */
+#define SH_TABLES_MIN  512	      /* shadow table pages, at least ... */
+#define SH_TABLES_MAX  8192	      /* ... and at most (32 MiB) */
+#define SH_META_FIXED  64	      /* pages: state, hashes, contexts */
+/* Bytes per guest frame: flags, reverse map. */
+#define SH_META_GFN 8
+/* Bytes per table page: its descriptor, reference blocks, leaves' frames. */
+#define SH_META_TABLE 2624
+
+#ifndef __ASSEMBLY__
+/* Shadow table pages for @gfns guest frames: one per 16 frames, bounded. */
+static inline unsigned long long sh_table_pages(unsigned long long gfns)
+{
+	unsigned long long n = gfns / 16;
+
+	return n < SH_TABLES_MIN   ? SH_TABLES_MIN
+	       : n > SH_TABLES_MAX ? SH_TABLES_MAX
+				   : n;
+}
+
+static inline unsigned long long sh_pool_pages(unsigned long long gfns)
+{
+	unsigned long long t = sh_table_pages(gfns);
+
+	return SH_META_FIXED +
+	       (gfns * SH_META_GFN + t * SH_META_TABLE + 4095) / 4096 + t;
+}
+#endif
 
 /* struct bt86_xdata offsets used by switch.S */
 #define XD_HOST_RSP	0x000
@@ -221,6 +261,7 @@ struct bt86_mon_stats {
 	u64 tsc_guest;	/* TSC cycles spent running guest code */
 	u64 tsc_resume; /* TSC at the last return into guest code */
 	struct bt86_bt_stats bt;
+	struct bt86_shadow_stats shadow;
 };
 
 /*
@@ -251,8 +292,39 @@ struct bt86_xbt {
 	u32 popf_iopl;	/* the IOPL the POPFD table was made for */
 	u32 fast_sel;	/* the CS the fast table holds translations for */
 	u32 fast_base;
+	/* segments truncated below the window (monitor/truncate.c) */
+	u32 checked;	  /* BT86_VM_BT_CHECKED: translate with bound checks */
+	u32 untruncated;  /* the shadow GDT shows untruncated limits, ... */
+	u32 step_eip;	  /* ... for one native step of the insn at this */
+	u32 step_cs;	  /* CS:EIP */
+	u32 step_faulted; /* the last trap came from that step, not its #DB */
 };
 #define BT_NO_BLOCK 0xffffffffu
+
+/* The guest's CPU model (BT86_SET_CPUID), at XDATA_CPUID. */
+struct bt86_xcpuid {
+	u32 nent; /* 0: CPUID shows the host's */
+	u32 pad[7];
+	struct bt86_cpuid_entry e[BT86_CPUID_MAX_ENTRIES];
+};
+
+/*
+ * Shadow paging: what the module gives the monitor (kmod/shadow_area.c).
+ * The rest of shadow paging's state is the monitor's, in the pool.
+ */
+struct bt86_xshadow {
+	u64 pool;	   /* monitor VA of the pool (pool_pages pages) */
+	u64 pfns;	   /* monitor VA of u64[pool_pages]: their frames */
+	u64 phys;	   /* monitor VA of guest-physical 0 ([0, ram_end)) */
+	u64 gpt;	   /* monitor VA of guest RAM's PTEs: gfn n's at +8n */
+	u64 low_pdpt;	   /* monitor VA of the PDPT mapping the low 4 GiB */
+	u64 window_pde[2]; /* BT: the PDEs of the window's 4 MiB */
+	u32 pool_pages;
+	u32 window_low; /* BT: the window's first address, else 0 */
+	/* the monitor's */
+	u32 pf_addr; /* the linear address of the #PF being raised (CR2) */
+	u32 pad;
+};
 
 struct bt86_xdata {
 	/* the switch (offsets above) */
@@ -294,6 +366,7 @@ struct bt86_xdata {
 	struct bt86_xmmio mmio;	 /* a pending MMIO exit */
 	struct bt86_mon_stats stats;
 	struct bt86_xbt bt;
+	struct bt86_xshadow sh;
 };
 
 /*

@@ -207,6 +207,7 @@ static long emulate_string_store(struct bt86_xdata *x, struct decoded_insn *d)
 	const struct bt86_segment *src = &x->sregs.ds, *dst = &x->sregs.es;
 	int step = (x->regs.eflags & EFLAGS_DF) ? -(int)size : (int)size;
 	u32 value = x->regs.eax;
+	fault_t f;
 
 	/* ZYDIS_MNEMONIC_MOVSD is SSE2's too */
 	if (d->insn.meta.category != ZYDIS_CATEGORY_STRINGOP ||
@@ -221,12 +222,17 @@ static long emulate_string_store(struct bt86_xdata *x, struct decoded_insn *d)
 		if (movs) {
 			if (!segment_offset_ok(src, x->regs.esi, size))
 				return raise_fault(x, FAULT_GP0);
-			if (guest_read(x, src->base + x->regs.esi, &value,
-				       size))
-				value = 0xffffffff;
-			x->regs.esi += step;
+			f = guest_load(x, src->base + x->regs.esi, &value, size,
+				       0);
+			if (f)
+				return raise_fault(x, f);
 		}
-		guest_write(x, dst->base + x->regs.edi, &value, size);
+		/* A page fault leaves the registers at this element. */
+		f = guest_store(x, dst->base + x->regs.edi, &value, size, 0);
+		if (f)
+			return raise_fault(x, f);
+		if (movs)
+			x->regs.esi += step;
 		x->regs.edi += step;
 		if (!rep)
 			break;

@@ -1,15 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Keeping translations coherent with guest code (docs/translator.md).
+ * Keeping translations coherent with guest code (docs/translator.md,
+ * "Coherence"; docs/shadow-paging.md, "Translated code").
  *
- * Every guest page that holds code of a live translation is write-
- * protected in the monitor's page tables (the module maps guest RAM's own
- * PTEs for us at x->bt.gpt).  A guest write to it faults (CR0.WP is set in
- * the monitor's world, so guest ring 0 at CPL 1 faults too); the monitor
- * then drops every translation with code in that page, lifts the
- * protection, and lets the write happen: natively for ring 3, and for
- * translated code by running the writing instruction natively once, since
- * translating it again would protect the page again before it wrote.
+ * Translations are found by guest linear address, but guest code lives in
+ * guest-physical pages, and with guest paging on a linear page may show
+ * other code after a CR3 write or a PTE change.  So every linear page that
+ * holds code of a live translation has a record: the linear page, the
+ * guest frame its code came from, and whether the mapping was global.
+ *
+ *   - The frame is write-traced (TRACE_CODE, shadow/trace.c): a guest
+ *     write to it, through any linear address, faults; the monitor drops
+ *     the translations of every linear page recorded with that frame,
+ *     untraces the frame, and lets the write happen: natively for ring 3,
+ *     and for translated code by running the writing instruction natively
+ *     once, since translating it again would protect the page before it
+ *     wrote.
+ *   - The mapping is checked where a TLB would be flushed (bt_code_tlb()):
+ *     at INVLPG for its page, at CR3 writes unless it was global, at mode
+ *     changes always.  A record whose linear page no longer maps its frame
+ *     goes, with the translations of that linear page.
+ *
+ * With guest paging off a linear page is its own frame and records never
+ * go stale.  When the records run out, the oldest goes with its
+ * translations.
  *
  * An instruction that keeps faulting this way (a loop patching itself, a
  * kernel writing data next to its code) is retranslated as a call out
@@ -18,82 +32,252 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "shadow.h"
 
-#define PTE_RW (1ULL << 1)
+#define CODE_NONE 0xffffffffu
 
-static u64 *guest_pte(struct bt86_xdata *x, u32 gfn)
+static struct bt_code_page *rec(struct bt_meta *m, u32 i)
 {
-	return (u64 *)(uintptr_t)(x->bt.gpt + 8ULL * gfn);
+	return &m->code[i];
 }
 
-static void invlpg(u32 addr)
+static u32 lin_bucket(u32 lin)
 {
-	asm volatile("invlpg (%0)" : : "r"((u64)addr) : "memory");
+	return (lin >> 12) % BT_CODE_HASH;
 }
 
-static bool traced(struct bt86_xdata *x, u32 gfn)
+static u32 gfn_bucket(u32 gfn)
 {
-	return (bt_meta(x)->traced[gfn / 64] >> (gfn % 64)) & 1;
+	return gfn % BT_CODE_HASH;
 }
 
-static void set_traced(struct bt86_xdata *x, u32 gfn, bool on)
+/* The records, set up at first use (bt_run.c zeroes the metadata). */
+static struct bt_meta *code_meta(struct bt86_xdata *x)
 {
-	u64 bit = 1ULL << (gfn % 64);
-	u64 *pte = guest_pte(x, gfn);
+	struct bt_meta *m = bt_meta(x);
+	u32 i;
 
-	if (on) {
-		bt_meta(x)->traced[gfn / 64] |= bit;
-		*pte &= ~PTE_RW;
-	} else {
-		bt_meta(x)->traced[gfn / 64] &= ~bit;
-		*pte |= PTE_RW;
+	if (m->code_ready)
+		return m;
+
+	for (i = 0; i < BT_CODE_HASH; i++) {
+		m->code_lhash[i] = CODE_NONE;
+		m->code_ghash[i] = CODE_NONE;
 	}
-	invlpg(gfn << 12);
+	for (i = 0; i < BT_CODE_PAGES; i++)
+		rec(m, i)->unext = i + 1 < BT_CODE_PAGES ? i + 1 : CODE_NONE;
+	m->code_free = 0;
+	m->code_used = CODE_NONE;
+	m->code_last = CODE_NONE;
+	m->code_ready = 1;
+	return m;
 }
 
-/* A new translation: protect the pages its guest code came from. */
+static void chain_remove(struct bt_meta *m, u32 *head, u32 i, bool by_lin)
+{
+	u32 *link = head;
+
+	while (*link != i)
+		link = by_lin ? &rec(m, *link)->lnext : &rec(m, *link)->gnext;
+	*link = by_lin ? rec(m, i)->lnext : rec(m, i)->gnext;
+}
+
+static bool gfn_recorded(struct bt_meta *m, u32 gfn)
+{
+	u32 i;
+
+	for (i = m->code_ghash[gfn_bucket(gfn)]; i != CODE_NONE;
+	     i = rec(m, i)->gnext)
+		if (rec(m, i)->gfn == gfn)
+			return true;
+	return false;
+}
+
+/* Forget record @i (its translations are gone or going). */
+static void drop(struct bt86_xdata *x, u32 i)
+{
+	struct bt_meta *m = bt_meta(x);
+	struct bt_code_page *r = rec(m, i);
+	u32 gfn = r->gfn;
+
+	chain_remove(m, &m->code_lhash[lin_bucket(r->lin)], i, true);
+	chain_remove(m, &m->code_ghash[gfn_bucket(gfn)], i, false);
+	if (r->uprev != CODE_NONE)
+		rec(m, r->uprev)->unext = r->unext;
+	else
+		m->code_used = r->unext;
+	if (r->unext != CODE_NONE)
+		rec(m, r->unext)->uprev = r->uprev;
+	else
+		m->code_last = r->uprev;
+	r->unext = m->code_free;
+	m->code_free = i;
+	if (!gfn_recorded(m, gfn))
+		trace_del(x, gfn, TRACE_CODE);
+}
+
+/* Drop the translations of @i's linear page, and the record. */
+static void drop_code(struct bt86_xdata *x, u32 i)
+{
+	struct bt_meta *m = bt_meta(x);
+	u32 lin = rec(m, i)->lin & ~0xfffu;
+
+	m->cache.stats.invalidated +=
+		bt_invalidate_range(bt_cache(x), lin, 4096);
+	drop(x, i);
+}
+
+/* Room for a record: the oldest one outside [keep_lo, keep_hi) goes. */
+static u32 take(struct bt86_xdata *x, u32 keep_lo, u32 keep_hi)
+{
+	struct bt_meta *m = bt_meta(x);
+	u32 i = m->code_free;
+
+	if (i == CODE_NONE) {
+		for (i = m->code_used; i != CODE_NONE; i = rec(m, i)->unext) {
+			u32 lin = rec(m, i)->lin & ~0xfffu;
+
+			if (lin + 4096 <= keep_lo || lin >= keep_hi)
+				break;
+		}
+		if (i == CODE_NONE)
+			return CODE_NONE;
+		drop_code(x, i);
+		i = m->code_free;
+	}
+	m->code_free = rec(m, i)->unext;
+	return i;
+}
+
+static void add(struct bt86_xdata *x, u32 lin, u32 gfn, bool global,
+		const struct bt_block *b)
+{
+	struct bt_meta *m = code_meta(x);
+	struct bt_code_page *r;
+	u32 i;
+
+	for (i = m->code_lhash[lin_bucket(lin)]; i != CODE_NONE;
+	     i = rec(m, i)->lnext)
+		if ((rec(m, i)->lin & ~0xfffu) == lin && rec(m, i)->gfn == gfn)
+			return;
+	i = take(x, b->lin_start & ~0xfffu, b->lin_end);
+	if (i == CODE_NONE)
+		return; /* cannot happen: a block spans at most two pages */
+	r = rec(m, i);
+	r->lin = lin | global;
+	r->gfn = gfn;
+	r->lnext = m->code_lhash[lin_bucket(lin)];
+	m->code_lhash[lin_bucket(lin)] = i;
+	r->gnext = m->code_ghash[gfn_bucket(gfn)];
+	m->code_ghash[gfn_bucket(gfn)] = i;
+	r->unext = CODE_NONE;
+	r->uprev = m->code_last;
+	if (m->code_last != CODE_NONE)
+		rec(m, m->code_last)->unext = i;
+	else
+		m->code_used = i;
+	m->code_last = i;
+	trace_add(x, gfn, TRACE_CODE);
+}
+
+/* A new translation: record and protect the pages its guest code came from. */
 void bt_trace_block(struct bt86_xdata *x, const struct bt_block *b)
 {
-	u32 gfn, last = (b->lin_end - 1) >> 12;
+	u32 lin, last = (b->lin_end - 1) & ~0xfffu;
+	bool global;
+	u64 gpa;
 
-	for (gfn = b->lin_start >> 12; gfn <= last; gfn++)
-		if ((u64)gfn << 12 < x->ram_end && !traced(x, gfn))
-			set_traced(x, gfn, true);
+	for (lin = b->lin_start & ~0xfffu;; lin += 4096) {
+		if (!guest_lin_to_phys(x, lin, &gpa, &global) &&
+		    guest_gfn_ram(x, gpa >> 12))
+			add(x, lin, (u32)(gpa >> 12), global, b);
+		if (lin == last)
+			break;
+	}
 }
 
 /* The cache was flushed: no page holds translated code any more. */
 void bt_untrace_all(struct bt86_xdata *x)
 {
-	u64 *map = bt_meta(x)->traced;
-	u32 w, gfns = (u32)(x->ram_end >> 12);
+	struct bt_meta *m = code_meta(x);
 
-	for (w = 0; w < (gfns + 63) / 64; w++)
-		while (map[w])
-			set_traced(x, w * 64 + __builtin_ctzll(map[w]), false);
+	while (m->code_used != CODE_NONE)
+		drop(x, m->code_used);
+}
+
+/*
+ * Guest frame @gfn is about to be written: drop the translations of every
+ * linear page recorded with it.  True if there were any.
+ */
+bool bt_code_write_gfn(struct bt86_xdata *x, u32 gfn)
+{
+	struct bt_meta *m;
+	u32 i, next;
+	bool hit = false;
+
+	if (!x->bt.ready || !(trace_flags(x, gfn) & TRACE_CODE))
+		return false;
+	m = code_meta(x);
+	for (i = m->code_ghash[gfn_bucket(gfn)]; i != CODE_NONE; i = next) {
+		next = rec(m, i)->gnext;
+		if (rec(m, i)->gfn != gfn)
+			continue;
+		drop_code(x, i);
+		hit = true;
+	}
+	return hit;
 }
 
 /*
  * Guest code (or the monitor for it) is about to write [lin, lin + len):
- * drop the translations of every traced page in it and unprotect them.
- * True if any page was traced.
+ * drop the translations of every traced page in it.  True if any was.
  */
 bool bt_code_write(struct bt86_xdata *x, u32 lin, u32 len)
 {
-	u32 gfn, last;
+	u32 page, last;
 	bool hit = false;
+	u64 gpa;
 
-	if (!x->bt.ready || !len || !guest_range_ok(x, lin, 1))
+	if (!x->bt.ready || !len)
 		return false;
-	last = (lin + len - 1) >> 12;
-	for (gfn = lin >> 12; gfn <= last && (u64)gfn << 12 < x->ram_end;
-	     gfn++) {
-		if (!traced(x, gfn))
-			continue;
-		bt_invalidate_range(bt_cache(x), gfn << 12, 4096);
-		set_traced(x, gfn, false);
-		hit = true;
+	last = (lin + len - 1) & ~0xfffu;
+	for (page = lin & ~0xfffu;; page += 4096) {
+		if (!guest_lin_to_phys(x, page, &gpa, NULL))
+			hit |= bt_code_write_gfn(x, (u32)(gpa >> 12));
+		if (page == last)
+			break;
 	}
 	return hit;
+}
+
+/*
+ * What a TLB flush would drop (shadow/mmu.c): the records of linear page
+ * @lin (BT_TLB_PAGE), of every page but global ones (BT_TLB_NONGLOBAL) or
+ * of every page (BT_TLB_ALL) whose mapping changed go, with their
+ * translations.
+ */
+void bt_code_tlb(struct bt86_xdata *x, u32 lin, unsigned int how)
+{
+	struct bt_meta *m;
+	u32 i, next;
+	u64 gpa;
+
+	if (!x->bt.ready)
+		return;
+	m = code_meta(x);
+	for (i = m->code_used; i != CODE_NONE; i = next) {
+		struct bt_code_page *r = rec(m, i);
+
+		next = r->unext;
+		if (how == BT_TLB_PAGE && (r->lin & ~0xfffu) != (lin & ~0xfffu))
+			continue;
+		if (how == BT_TLB_NONGLOBAL && (r->lin & 1))
+			continue;
+		if (!guest_lin_to_phys(x, r->lin & ~0xfffu, &gpa, NULL) &&
+		    gpa >> 12 == r->gfn)
+			continue;
+		drop_code(x, i);
+	}
 }
 
 /* Count a write fault at the guest EIP; retranslate it once it is hot. */
@@ -115,23 +299,31 @@ static void note_fault(struct bt86_xdata *x, u32 eip)
 }
 
 /*
- * #PF on a write to guest RAM at @addr: -1 if the page was not traced (the
- * fault is the guest's business), else the write may now go ahead.  From
- * translated code the instruction is done by bt_emulate(), which runs it
- * natively unless it is sensitive (a PUSHFD, say, must not show the real
- * flags): translating it again would protect the page before it wrote.
+ * A write fault on translated code was dealt with (bt_code_write_gfn()):
+ * the write may now go ahead.  From translated code the instruction is
+ * done by bt_emulate(), which runs it natively unless it is sensitive (a
+ * PUSHFD, say, must not show the real flags): translating it again would
+ * protect the page before it wrote.
  */
-long bt_write_fault(struct bt86_xdata *x, u32 addr)
+long bt_code_write_done(struct bt86_xdata *x)
 {
-	bool from_tc = bt_from_tc(x);
-
-	if (!bt_code_write(x, addr, 1))
-		return -1;
 	bt_cache(x)->stats.write_faults++;
-	if (!from_tc)
+	if (!bt_from_tc(x))
 		return 0;
 	note_fault(x, x->regs.eip);
 	return bt_emulate(x);
+}
+
+/*
+ * #PF on a write to guest RAM at @addr with guest paging off: -1 if the
+ * page was not traced (the fault is the guest's business), else the write
+ * may now go ahead.
+ */
+long bt_write_fault(struct bt86_xdata *x, u32 addr)
+{
+	if (!bt_code_write_gfn(x, addr >> 12))
+		return -1;
+	return bt_code_write_done(x);
 }
 
 /* Before a call-out instruction runs natively: unprotect what it writes. */

@@ -40,11 +40,8 @@ static bt_u32 fetch_guest(void *opaque, bt_u32 lin, bt_u8 *buf, bt_u32 len)
 {
 	struct bt86_xdata *x = opaque;
 
-	while (len && !guest_range_ok(x, lin, len))
-		len--;
-	if (len && guest_read(x, lin, buf, len))
-		return 0;
-	return len;
+	/* What can be fetched, up to a page that faults or is not RAM. */
+	return guest_fetch(x, lin, buf, len);
 }
 
 /* The cache lives in the metadata area; set it up at the first entry. */
@@ -61,6 +58,8 @@ static void cache_setup(struct bt86_xdata *x)
 	c->tc_size = BT_TC_SIZE;
 	c->window = window(x);
 	c->window_low = x->bt.window_low;
+	c->gs_sel = BT_GS_SEL;
+	c->checked = x->bt.checked;
 	c->scratch = &m->scratch;
 	c->hash = (u32 *)p;
 	p += BT_HASH_SIZE * sizeof(u32);
@@ -95,6 +94,11 @@ void bt_load(struct bt86_xdata *x)
 	x->bt.stepping = 0;
 	x->bt.native = 0;
 	x->bt.enter = 0;
+	x->bt.resume_tc = 0;
+	if (x->bt.untruncated) { /* the host changed the state mid-step */
+		x->bt.untruncated = 0;
+		vcpu_reload_gdt(x);
+	}
 }
 
 /*
@@ -137,12 +141,25 @@ void bt_sync_from_hw(struct bt86_xdata *x)
 	/*
 	 * A guest instruction's own start: if the guest goes on there (an
 	 * interrupt of the host's, #NM, a write fault), it resumes in this
-	 * block rather than in a new one starting mid-way.
+	 * block rather than in a new one starting mid-way.  Where the
+	 * instruction runs with the guest's GS loaded, at the entry before,
+	 * which loads it (translate.c).
 	 */
 	if (m->kind == BT_MAP_INSN && b) {
 		x->bt.resume_tc = rip;
+		if (m->flags & BT_MAPF_GUEST_GS)
+			x->bt.resume_tc = c->tc_low + m[-1].tc_off;
 		x->bt.resume_eip = m->guest_eip;
 	}
+}
+
+/*
+ * Entering translated code, where %gs is the window's: the hardware
+ * selector the guest's GS has now, for instructions with a %gs operand.
+ */
+void bt_window_gs(struct bt86_xdata *x, u16 hw)
+{
+	*(volatile u32 *)(window(x) + BT_VP_GUEST_GS) = hw;
 }
 
 /* The TC address to resume the guest at without a lookup, or 0. */
@@ -166,8 +183,9 @@ static u32 resume_here(struct bt86_xdata *x)
 
 /*
  * What translated code reads from the window besides the virtual IF: the
- * guest's selectors (PUSH Sreg) and, per value of EFLAGS bits 15:8, whether
- * a POPFD needs the monitor (it sets TF or changes IOPL).
+ * guest's selectors (PUSH Sreg), the truncated limits (checked translation)
+ * and, per value of EFLAGS bits 15:8, whether a POPFD needs the monitor (it
+ * sets TF or changes IOPL).
  */
 static void window_update(struct bt86_xdata *x)
 {
@@ -182,6 +200,8 @@ static void window_update(struct bt86_xdata *x)
 	sel[3] = x->sregs.ds.selector;
 	sel[4] = x->sregs.fs.selector;
 	sel[5] = x->sregs.gs.selector;
+	if (x->bt.checked)
+		truncate_fill_limits(x, (u32 *)(w + BT_VP_LIMIT));
 	w[BT_VP_VIF] = (x->regs.eflags & EFLAGS_IF) ? 0x02 : 0;
 	w[BT_VP_VIOPL] = (u8)(iopl << 4);
 	*(volatile u32 *)(w + BT_VP_WANT) = x->v.irq_vector != XIRQ_NONE ||
@@ -321,6 +341,9 @@ long bt_callout(struct bt86_xdata *x)
 	case BT_MAP_DEAD:
 		c->stats.callouts[BT_CO_DEAD]++;
 		return callout_dead(x);
+	case BT_MAP_LIMIT:
+		c->stats.callouts[BT_CO_LIMIT]++;
+		return truncate_check_failed(x);
 	default:
 		return bt_lost(x, x->bt.kind);
 	}

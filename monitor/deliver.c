@@ -17,7 +17,7 @@
  * The caller has set x->regs.eip to the EIP the guest's handler returns to:
  * the faulting instruction for faults, the next one for traps and INT n.
  */
-#include "monitor.h"
+#include "shadow.h"
 
 #define GATE_SEL(g) ((u16)((g) >> 16))
 #define GATE_OFF(g) ((u32)(((g)&0xffff) | (((g) >> 48) << 16)))
@@ -36,9 +36,19 @@ static u32 stack_top(const struct bt86_segment *ss, u32 esp)
 }
 
 /*
+ * A stack access has the privilege of its stack segment, whose DPL is the
+ * CPL of the code that uses it: user for a ring-3 stack (SDM 3A §4.6).
+ */
+static unsigned int stack_acc(const struct bt86_segment *ss)
+{
+	return ss->dpl == 3 ? SH_ACC_USER : 0;
+}
+
+/*
  * Write @len bytes below @esp on stack @ss, with the limit check (@fault
  * if it fails); returns the new ESP in *esp.  A stack outside guest RAM
- * takes the writes as the open bus does: they vanish.
+ * takes the writes as the open bus does: they vanish; a page fault is
+ * the guest's.
  */
 static fault_t stack_write(struct bt86_xdata *x, const struct bt86_segment *ss,
 			   u32 *esp, const void *buf, u32 len, fault_t fault)
@@ -48,9 +58,13 @@ static fault_t stack_write(struct bt86_xdata *x, const struct bt86_segment *ss,
 
 	if (!ss->db)
 		new_top &= 0xffff;
+	fault_t f;
+
 	if (!segment_offset_ok(ss, new_top, len))
 		return fault;
-	guest_write(x, ss->base + new_top, buf, len);
+	f = guest_store(x, ss->base + new_top, buf, len, stack_acc(ss));
+	if (f)
+		return f;
 	*esp = ss->db ? new_top : (*esp & 0xffff0000) | new_top;
 	return 0;
 }
@@ -67,11 +81,14 @@ fault_t stack_pop(struct bt86_xdata *x, u32 *esp, u32 *value, unsigned int size)
 	const struct bt86_segment *ss = &x->sregs.ss;
 	u32 top = stack_top(ss, *esp);
 
+	fault_t f;
+
 	if (!segment_offset_ok(ss, top, size))
 		return FAULT(VEC_SS, 0);
 	*value = 0;
-	if (guest_read(x, ss->base + top, value, size))
-		*value = 0xffffffffu >> (32 - size * 8);
+	f = guest_load(x, ss->base + top, value, size, stack_acc(ss));
+	if (f)
+		return f;
 	top += size;
 	*esp = ss->db ? top : (*esp & 0xffff0000) | (top & 0xffff);
 	return 0;
@@ -115,13 +132,15 @@ fault_t tss_stack(struct bt86_xdata *x, unsigned int cpl, u16 *ss, u32 *esp,
 	u32 sp_size = tss32 ? 4 : 2;
 	fault_t f = FAULT(VEC_TS, (tr->selector & 0xfffc) | ext);
 
+	fault_t pf;
+
 	if (tr->unusable || off + sp_size + 2 - 1 > tr->limit)
 		return f;
 	*esp = 0;
-	if (guest_read(x, tr->base + off, esp, sp_size) ||
-	    guest_read(x, tr->base + off + sp_size, ss, 2))
-		return f;
-	return 0;
+	pf = guest_load(x, tr->base + off, esp, sp_size, 0);
+	if (!pf)
+		pf = guest_load(x, tr->base + off + sp_size, ss, 2, 0);
+	return pf;
 }
 
 /* A task gate in the IDT: the handler is another task (SDM 3A §6.12.2). */
@@ -165,8 +184,9 @@ static fault_t deliver_once(struct bt86_xdata *x, u32 vector,
 
 	if (vector * 8 + 7 > x->sregs.idt.limit)
 		return FAULT(VEC_GP, idt_error);
-	if (guest_read(x, x->sregs.idt.base + vector * 8, &gate, 8))
-		gate = ~0ULL;
+	f = guest_load(x, x->sregs.idt.base + vector * 8, &gate, 8, 0);
+	if (f)
+		return f;
 	type = GATE_TYPE(gate);
 	if (type != SYS_TASK_GATE && type != SYS_INT16 && type != SYS_TRAP16 &&
 	    type != SYS_INT32 && type != SYS_TRAP32)
@@ -251,6 +271,9 @@ static long deliver(struct bt86_xdata *x, u32 vector, enum event_kind kind,
 	unsigned int tries;
 	fault_t f;
 
+	/* A page fault loads CR2 with its address as it is raised. */
+	if (vector == VEC_PF && kind == EVENT_EXCEPTION)
+		x->sregs.cr2 = x->sh.pf_addr;
 	for (tries = 0; tries < 8; tries++) {
 		u32 second;
 
@@ -260,6 +283,8 @@ static long deliver(struct bt86_xdata *x, u32 vector, enum event_kind kind,
 			return 0;
 		}
 		second = fault_vector(f);
+		if (second == VEC_PF)
+			x->sregs.cr2 = x->sh.pf_addr;
 		if (kind == EVENT_SOFTWARE)
 			x->regs.eip -= insn_len;
 		else if (vector == VEC_DF)

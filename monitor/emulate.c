@@ -134,9 +134,8 @@ fault_t mem_read(struct bt86_xdata *x, const struct decoded_insn *d,
 
 	if (f)
 		return f;
-	if (guest_read(x, lin, buf, len))
-		mon_memset(buf, 0xff, len); /* the open bus */
-	return 0;
+	/* Outside guest RAM: the open bus, all ones. */
+	return guest_load(x, lin, buf, len, guest_acc(x));
 }
 
 fault_t mem_write(struct bt86_xdata *x, const struct decoded_insn *d,
@@ -146,7 +145,7 @@ fault_t mem_write(struct bt86_xdata *x, const struct decoded_insn *d,
 	fault_t f = mem_address(x, d, op, len, true, &lin);
 
 	if (!f)
-		guest_write(x, lin, buf, len);
+		f = guest_store(x, lin, buf, len, guest_acc(x));
 	return f;
 }
 
@@ -212,10 +211,11 @@ static long emulate_far_branch(struct bt86_xdata *x, struct decoded_insn *d,
 		u32 lin;
 
 		f = mem_address(x, d, op, opsize / 8 + 2, false, &lin);
+		if (!f)
+			f = guest_load(x, lin, buf, opsize / 8 + 2,
+				       guest_acc(x));
 		if (f)
 			return raise_fault(x, f);
-		if (guest_read(x, lin, buf, opsize / 8 + 2))
-			mon_memset(buf, 0xff, sizeof(buf));
 		mon_memcpy(&off, buf, opsize / 8);
 		mon_memcpy(&sel, buf + opsize / 8, 2);
 	} else {
@@ -276,9 +276,9 @@ static long emulate_lss(struct bt86_xdata *x, struct decoded_insn *d)
 	u16 sel;
 	fault_t f = mem_address(x, d, &d->ops[1], size + 2, false, &lin);
 
+	if (!f)
+		f = guest_load(x, lin, buf, size + 2, guest_acc(x));
 	if (!f) {
-		if (guest_read(x, lin, buf, size + 2))
-			mon_memset(buf, 0xff, sizeof(buf));
 		mon_memcpy(&off, buf, size);
 		mon_memcpy(&sel, buf + size, 2);
 		f = set_ss(x, sel, x->regs.esp, false);
@@ -389,12 +389,10 @@ int decode_current(struct bt86_xdata *x, struct decoded_insn *d)
 {
 	u32 eip = x->sregs.cs.base + x->regs.eip;
 	u8 bytes[15];
-	u32 len = sizeof(bytes);
+	/* Up to 15 bytes, stopping where they cannot be fetched. */
+	u32 len = guest_fetch(x, eip, bytes, sizeof(bytes));
 
-	/* Up to 15 bytes, stopping at the end of RAM. */
-	while (len && !guest_range_ok(x, eip, len))
-		len--;
-	if (!len || guest_read(x, eip, bytes, len))
+	if (!len)
 		return -1;
 	return decode_insn_width(bytes, len, x->sregs.cs.db ? 32 : 16, d);
 }
@@ -468,6 +466,8 @@ long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d, bool callout)
 		return emulate_sysenter(x);
 	case ZYDIS_MNEMONIC_SYSEXIT:
 		return emulate_sysexit(x);
+	case ZYDIS_MNEMONIC_CPUID:
+		return emulate_cpuid(x, d);
 	default:
 		break;
 	}
@@ -482,9 +482,13 @@ long emulate_gp(struct bt86_xdata *x)
 	struct decoded_insn *d = insn_buffer(x);
 	long ret;
 
-	if (decode_current(x, d))
-		return guest_gp(x);
+	if (decode_current(x, d)) {
+		ret = truncate_fault(x, NULL);
+		return ret >= 0 ? ret : guest_gp(x);
+	}
 	ret = emulate_decoded(x, d, false);
+	if (ret < 0)
+		ret = truncate_fault(x, d);
 	return ret >= 0 ? ret : guest_gp(x);
 }
 

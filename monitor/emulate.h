@@ -52,15 +52,23 @@ long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d,
 		     bool callout);
 long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d, bool pop);
 
+/* truncate.c: a #GP(0) or #SS(0) the window's truncation caused, or -1 */
+long truncate_fault(struct bt86_xdata *x, struct decoded_insn *d);
+
 /* Finish the instruction or deliver its fault. */
 long complete(struct bt86_xdata *x, const struct decoded_insn *d, fault_t f);
 
 /* emulate_io.c */
 long emulate_port_io(struct bt86_xdata *x, struct decoded_insn *d);
-long emulate_mmio(struct bt86_xdata *x, u32 addr);
+long emulate_mmio(struct bt86_xdata *x, u64 phys);
 void emulate_complete_io(struct bt86_xdata *x);
 void emulate_complete_mmio(struct bt86_xdata *x);
 bool io_allowed(struct bt86_xdata *x, u16 port, unsigned int size);
+
+/* cpuid.c */
+long emulate_cpuid(struct bt86_xdata *x, struct decoded_insn *d);
+void cpuid_answer(struct bt86_xdata *x, u32 function, u32 index, u32 out[4]);
+u32 cpuid_cr4_allowed(struct bt86_xdata *x, u32 supported);
 
 /* emulate_sys.c */
 long emulate_system(struct bt86_xdata *x, struct decoded_insn *d);

@@ -15,6 +15,7 @@
  * clear message.
  */
 #include "emulate.h"
+#include "shadow.h"
 
 static u8 *io_data(struct bt86_xdata *x)
 {
@@ -122,14 +123,28 @@ static long emulate_string_io(struct bt86_xdata *x, struct decoded_insn *d,
 			n = 1;
 		*ptr = first;
 	}
+	/*
+	 * Guest paging: the first element's page fault is raised now; at a
+	 * later one the piece stops short, and the fault comes when the guest
+	 * runs the REP again.  IN checks the pages it will write at the next
+	 * entry now (emulate_complete_io() then cannot fault).
+	 */
+	for (i = 0; i < n; i++) {
+		u32 at = down ? lin - i * size : lin + i * size;
+
+		f = out ? guest_load(x, at, io_data(x) + i * size, size,
+				     guest_acc(x))
+			: guest_check(x, at, size, guest_acc(x) | SH_ACC_WRITE);
+		if (f && !i)
+			return raise_fault(x, f);
+		if (f) {
+			n = i;
+			break;
+		}
+	}
 	count_emulated(x, out ? BT86_EMUL_OUTS : BT86_EMUL_INS);
 	x->io.count = n;
 	if (out) {
-		for (i = 0; i < n; i++)
-			if (guest_read(x,
-				       down ? lin - i * size : lin + i * size,
-				       io_data(x) + i * size, size))
-				mon_memset(io_data(x) + i * size, 0xff, size);
 		*ptr += down ? -(n * size) : n * size;
 		if (rep)
 			*ecx -= n;
@@ -183,8 +198,8 @@ void emulate_complete_io(struct bt86_xdata *x)
 	down = x->regs.eflags & EFLAGS_DF;
 	lin = x->sregs.es.base + x->regs.edi;
 	for (i = 0; i < n; i++)
-		guest_write(x, down ? lin - i * size : lin + i * size,
-			    io_data(x) + i * size, size);
+		guest_store(x, down ? lin - i * size : lin + i * size,
+			    io_data(x) + i * size, size, guest_acc(x));
 	x->regs.edi += down ? -(n * size) : n * size;
 	if (rep)
 		x->regs.ecx -= n;
@@ -220,8 +235,8 @@ static bool mmio_operands(const struct decoded_insn *d, unsigned int *mem,
 	       d->ops[*other].reg.value > ZYDIS_REGISTER_GS;
 }
 
-/* A page fault at @addr outside guest RAM, with guest paging off. */
-long emulate_mmio(struct bt86_xdata *x, u32 addr)
+/* A guest access to guest-physical @phys, outside guest RAM. */
+long emulate_mmio(struct bt86_xdata *x, u64 phys)
 {
 	struct decoded_insn *d = insn_buffer(x);
 	u32 eip = x->sregs.cs.base + x->regs.eip, value = 0;
@@ -234,9 +249,9 @@ long emulate_mmio(struct bt86_xdata *x, u32 addr)
 	if (!len || guest_read(x, eip, bytes, len) ||
 	    decode_insn_width(bytes, len, x->sregs.cs.db ? 32 : 16, d) ||
 	    !mmio_operands(d, &mem, &other))
-		return exit_unsupported(x, BT86_UNSUPPORTED_MMIO, addr);
+		return exit_unsupported(x, BT86_UNSUPPORTED_MMIO, phys);
 	count_emulated(x, BT86_EMUL_MMIO);
-	x->mmio.phys = addr;
+	x->mmio.phys = phys;
 	x->mmio.len = d->ops[mem].size / 8;
 	x->mmio.is_write = mem == 0;
 	mon_memset(x->mmio.data, 0, sizeof(x->mmio.data));

@@ -5,11 +5,13 @@
  * entry each; SDM 3A chapter 2 for the registers).  They run against the
  * virtual CPU in x->sregs and x->v; nothing here touches the real ones.
  *
- * What bt86 cannot run yet stops the VM with BT86_INTERNAL_UNSUPPORTED:
- * guest paging (CR0.PG, shadow paging comes later) and leaving protected
- * mode (CR0.PE = 0).
+ * MOV to CR0, CR3 and CR4, INVLPG and EFER.NXE have their effects on the
+ * shadow page tables (shadow/mmu.c).  What bt86 cannot run yet stops the
+ * VM with BT86_INTERNAL_UNSUPPORTED: leaving protected mode (CR0.PE = 0),
+ * PAE paging.
  */
 #include "emulate.h"
+#include "shadow.h"
 
 #define CR4_DE	 (1u << 3)
 #define CR4_UMIP (1u << 11)
@@ -41,12 +43,10 @@ static fault_t write_cr0(struct bt86_xdata *x, u32 v, long *stop)
 	if (((v & CR0_PG) && !(v & CR0_PE)) ||
 	    ((v & (1u << 29)) && !(v & (1u << 30))))
 		return FAULT_GP0;
-	if (v & CR0_PG)
-		*stop = exit_unsupported(x, BT86_UNSUPPORTED_PAGING, v);
-	else if (!(v & CR0_PE))
+	if (!(v & CR0_PE))
 		*stop = exit_unsupported(x, BT86_UNSUPPORTED_REALMODE, v);
 	else
-		x->sregs.cr0 = v | CR0_ET;
+		shadow_set_cr0(x, v | CR0_ET, stop);
 	/* The guest's TS or EM set: its next FPU use must trap to it. */
 	if (x->sregs.cr0 & (CR0_TS | CR0_EM))
 		fpu_deactivate(x);
@@ -85,9 +85,36 @@ static fault_t mov_cr(struct bt86_xdata *x, struct decoded_insn *d, long *stop)
 	}
 	if (n == 0)
 		return write_cr0(x, v, stop);
-	if (n == 4 && (v & ~CR4_ALLOWED))
-		return FAULT_GP0;
+	if (n == 3)
+		return shadow_set_cr3(x, v);
+	if (n == 4)
+		return (v & ~cpuid_cr4_allowed(x, CR4_ALLOWED))
+			       ? FAULT_GP0
+			       : shadow_set_cr4(x, v);
 	*slot = v;
+	return 0;
+}
+
+/*
+ * INVLPG m: the linear address of its operand, with no access and no
+ * segment check (SDM 2A "INVLPG" raises only #UD for a register operand).
+ */
+static fault_t invlpg(struct bt86_xdata *x, struct decoded_insn *d)
+{
+	const ZydisDecodedOperand *m =
+		find_operand(d, ZYDIS_OPERAND_TYPE_MEMORY);
+	const struct bt86_segment *seg;
+	u32 ea;
+
+	if (!m)
+		return FAULT(VEC_UD, 0);
+	seg = sreg_of(x, zydis_sreg(m->mem.segment));
+	ea = reg_read(x, m->mem.base) +
+	     reg_read(x, m->mem.index) * (m->mem.scale ? m->mem.scale : 1) +
+	     (u32)m->mem.disp.value;
+	if (d->insn.address_width == 16)
+		ea &= 0xffff;
+	shadow_invlpg(x, seg->base + ea);
 	return 0;
 }
 
@@ -159,8 +186,11 @@ static fault_t rdmsr(struct bt86_xdata *x)
 	case MSR_MISC_ENABLE:
 		v = 1; /* fast strings */
 		break;
-	case MSR_PLATFORM_ID:
 	case MSR_BIOS_SIGN:
+		/* Microcode revision 1 (bits 63:32), as KVM and QEMU show. */
+		v = (u64)1 << 32;
+		break;
+	case MSR_PLATFORM_ID:
 	case MSR_MTRRCAP:
 	case MSR_MCG_CAP:
 	case MSR_MCG_STATUS:
@@ -197,6 +227,7 @@ static fault_t wrmsr(struct bt86_xdata *x)
 		if (v & ~(u64)EFER_NXE)
 			return FAULT_GP0;
 		x->sregs.efer = v;
+		shadow_set_efer(x);
 		break;
 	/* Accepted and ignored: the guest's TSC is the host's (docs/vcpu.md). */
 	case MSR_TSC:
@@ -329,8 +360,8 @@ long emulate_system(struct bt86_xdata *x, struct decoded_insn *d)
 			f = emulate_ltr(x, sel);
 		break;
 	case ZYDIS_MNEMONIC_INVLPG:
-		/* Guest paging is off: there is no guest TLB to flush. */
 		count_emulated(x, BT86_EMUL_INVLPG);
+		f = invlpg(x, d);
 		break;
 	case ZYDIS_MNEMONIC_WBINVD:
 	case ZYDIS_MNEMONIC_INVD:

@@ -16,6 +16,7 @@
  * with x->exit_reason saying why (0: a host event the module forwards).
  */
 #include "bt_monitor.h"
+#include "shadow.h"
 
 /*
  * An address no monitor page table maps: the guest owns [0, 4 GiB) and
@@ -66,6 +67,7 @@ static long resume_guest(struct bt86_xdata *x)
 	/* Inside a rewritten sequence: step on to the next guest insn. */
 	if (x->bt.midseq) {
 		x->bt.stepping = 1;
+		truncate_before_entry(x);
 		vcpu_sync_to_hw(x);
 		x->stats.tsc_resume = rdtsc();
 		return 0;
@@ -79,6 +81,7 @@ static long resume_guest(struct bt86_xdata *x)
 	x->v.step = x->v.shadow &&
 		    (x->v.irq_vector != XIRQ_NONE || x->v.irq_window);
 	bt_prepare(x);
+	truncate_before_entry(x);
 	vcpu_sync_to_hw(x);
 	x->stats.tsc_resume = rdtsc();
 	return 0;
@@ -111,6 +114,7 @@ static long monitor_trap(struct bt86_xdata *x)
 
 	x->stats.tsc_guest += rdtsc() - x->stats.tsc_resume;
 	vcpu_sync_from_hw(x);
+	truncate_after_trap(x);
 	trace_trap(x);
 	/*
 	 * A host event: nothing to emulate.  It may have come before the
@@ -122,6 +126,8 @@ static long monitor_trap(struct bt86_xdata *x)
 		return exit_to_host(x, 0);
 	}
 	x->v.shadow = 0;
+	/* A page-table write stepped natively is over (shadow/mmu.c). */
+	shadow_step_done(x);
 	if (x->bt.midseq) {
 		ret = bt_trap_midseq(x);
 		return ret ? ret : resume_guest(x);
@@ -162,6 +168,7 @@ long monitor_entry(struct bt86_xdata *x)
 	if (ret) {
 		fpu_deactivate(x);
 		bt_export_stats(x);
+		shadow_export_stats(x);
 	}
 	return ret;
 }

@@ -19,8 +19,10 @@
  *   emulate.c    the #GP path: decoding and the instruction table
  *   emulate_io.c port I/O and MMIO
  *   emulate_sys.c control/debug registers, MSRs, descriptor-table loads
+ *   truncate.c   guest segments truncated below the translator's window
  *   fpu.c        the guest's x87/SSE state, switched lazily
- *   guestmem.c   reads and writes of guest memory, bounds-checked
+ *   guestmem.c   reads and writes of guest memory, through the guest's
+ *                paging when it is on (shadow/ holds shadow paging)
  */
 #ifndef BT86_MONITOR_H
 #define BT86_MONITOR_H
@@ -195,14 +197,33 @@ long emulate_gp(struct bt86_xdata *x);
 void emulate_complete(struct bt86_xdata *x);
 void count_emulated(struct bt86_xdata *x, unsigned int what);
 
+/* truncate.c: guest segments cut below the translator's window */
+u32 window_floor(const struct bt86_xdata *x);
+u64 truncate_desc(const struct bt86_xdata *x, u64 d);
+void truncate_fill_limits(struct bt86_xdata *x, u32 *out);
+void truncate_window_moved(struct bt86_xdata *x);
+void truncate_after_trap(struct bt86_xdata *x);
+void truncate_before_entry(struct bt86_xdata *x);
+long truncate_stack_fault(struct bt86_xdata *x);
+long truncate_check_failed(struct bt86_xdata *x);
+
 /* fpu.c */
 void fpu_activate(struct bt86_xdata *x);
 void fpu_deactivate(struct bt86_xdata *x);
 
-/* guestmem.c */
-bool guest_range_ok(const struct bt86_xdata *x, u32 addr, u32 len);
-int guest_read(const struct bt86_xdata *x, u32 addr, void *dst, u32 len);
+/* guestmem.c: guest-linear memory (SH_ACC_* in shadow/walk.h) */
+bool guest_gfn_ram(const struct bt86_xdata *x, u64 gfn);
+unsigned int guest_acc(const struct bt86_xdata *x);
+fault_t guest_load(struct bt86_xdata *x, u32 lin, void *dst, u32 len,
+		   unsigned int acc);
+fault_t guest_store(struct bt86_xdata *x, u32 lin, const void *src, u32 len,
+		    unsigned int acc);
+fault_t guest_check(struct bt86_xdata *x, u32 lin, u32 len, unsigned int acc);
+bool guest_range_ok(struct bt86_xdata *x, u32 addr, u32 len);
+int guest_read(struct bt86_xdata *x, u32 addr, void *dst, u32 len);
 int guest_write(struct bt86_xdata *x, u32 addr, const void *src, u32 len);
+u32 guest_fetch(struct bt86_xdata *x, u32 lin, void *dst, u32 len);
+int guest_lin_to_phys(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global);
 void *mon_memcpy(void *dst, const void *src, size_t n);
 void *mon_memset(void *dst, int c, size_t n);
 

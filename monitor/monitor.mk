@@ -22,7 +22,7 @@ MONITOR_CFLAGS	:= -std=gnu11 -ffreestanding -fpie -fno-plt -fvisibility=hidden \
 		   -fno-asynchronous-unwind-tables -fno-exceptions -fno-common \
 		   -fcf-protection=none -nostdlib -nostdinc \
 		   -isystem $(shell $(MONITOR_CC) -print-file-name=include 2>/dev/null) \
-		   -Imonitor/include -Imonitor -Ibt -Ikmod \
+		   -Imonitor/include -Imonitor -Ibt -Ishadow -Ikmod \
 		   -O2 -Wall -Wextra -g
 MONITOR_LDFLAGS	:= -static -pie --no-dynamic-linker -z norelro \
 		   -z max-page-size=4096 -z noexecstack -T monitor/monitor.lds
@@ -34,6 +34,10 @@ MONITOR_OBJS	+= $(MONITOR_ZYDIS_OBJS)
 # for userland tests.
 MONITOR_BT_OBJS	:= $(patsubst bt/%.c,$(MONITOR_O)/bt/%.o,$(wildcard bt/*.c))
 MONITOR_OBJS	+= $(MONITOR_BT_OBJS)
+# Shadow paging (shadow/): part of the image; shadow/walk.c is also built
+# for userland tests.
+MONITOR_SHADOW_OBJS := $(patsubst shadow/%.c,$(MONITOR_O)/shadow/%.o,$(wildcard shadow/*.c))
+MONITOR_OBJS	+= $(MONITOR_SHADOW_OBJS)
 
 READELF		?= readelf
 NM		?= nm
@@ -47,6 +51,10 @@ $(MONITOR_O)/%.o: monitor/%.c | $(ZYDIS_NEEDED)
 	$(MONITOR_CC) $(MONITOR_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(MONITOR_O)/bt/%.o: bt/%.c | $(ZYDIS_NEEDED)
+	@mkdir -p $(@D)
+	$(MONITOR_CC) $(MONITOR_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(MONITOR_O)/shadow/%.o: shadow/%.c | $(ZYDIS_NEEDED)
 	@mkdir -p $(@D)
 	$(MONITOR_CC) $(MONITOR_CFLAGS) -MMD -MP -c -o $@ $<
 

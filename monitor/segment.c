@@ -48,7 +48,9 @@ static bool table_of(struct bt86_xdata *x, u16 sel, u32 *base, u32 *limit)
  * Read the descriptor @sel names.  A null selector or one beyond its
  * table's limit is #GP(selector) (SDM 3A §3.4.3); the caller decides what
  * a null selector means before calling.  Memory outside guest RAM reads as
- * the open bus: all ones, which is never a valid descriptor.
+ * the open bus: all ones, which is never a valid descriptor.  With guest
+ * paging, a table page that is not mapped is the guest's #PF (the CPU
+ * reads descriptor tables with supervisor rights whatever the CPL).
  */
 fault_t desc_fetch(struct bt86_xdata *x, u16 sel, u64 *d)
 {
@@ -56,9 +58,7 @@ fault_t desc_fetch(struct bt86_xdata *x, u16 sel, u64 *d)
 
 	if (!table_of(x, sel, &base, &limit) || off + 7 > limit)
 		return FAULT(VEC_GP, sel & SEL_MASK);
-	if (guest_read(x, base + off, d, 8))
-		*d = ~0ULL;
-	return 0;
+	return guest_load(x, base + off, d, 8, 0);
 }
 
 /* Rewrite the type field of @sel's descriptor in guest memory (busy bits). */

@@ -10,7 +10,7 @@
  *
  * Only 32-bit TSSs are switched to; a 16-bit TSS (80286 tasks) gets #TS.
  */
-#include "monitor.h"
+#include "shadow.h"
 
 /* The 32-bit TSS (SDM 3A §7.2.1, figure 7-2). */
 struct tss32 {
@@ -160,7 +160,11 @@ fault_t task_switch(struct bt86_xdata *x, u16 sel, u64 d, enum task_reason why,
 	x->sregs.tr.type = SYS_TSS32_BUSY;
 	x->sregs.cr0 |= CR0_TS;
 	fpu_deactivate(x);
-	x->sregs.cr3 = t.cr3;
+	/* The new address space, if paging is on (SDM 3A §7.3, step 9). */
+	if (x->sregs.cr0 & CR0_PG)
+		shadow_set_cr3(x, t.cr3);
+	else
+		x->sregs.cr3 = t.cr3;
 	x->stats.emulated[BT86_EMUL_TASK]++;
 
 	x->regs.eip = t.eip;

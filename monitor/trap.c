@@ -5,6 +5,8 @@
  * x->vector and x->error.
  *
  *   #GP        the instruction decides (emulate.c)
+ *   #GP #SS    (error 0) also a segment truncated below the BT window
+ *              (truncate.c)
  *   #NP        a descriptor the shadow GDT left out: a far transfer through
  *              a gate, a return to ring 3, or a load that must be #GP
  *   #BP #OF    INT3, INTO (monitor gates 3 and 4 are DPL 3): software
@@ -12,8 +14,9 @@
  *              guest's gate
  *   #DB        the monitor's own single step (interrupt shadow), or the
  *              guest's
- *   #PF        guest paging is off: an access outside guest RAM (MMIO), or
- *              a write to a page holding translated code (bt_pages.c)
+ *   #PF        guest paging on: shadow paging's (shadow/mmu.c); off: an
+ *              access outside guest RAM (MMIO), or a write to a page
+ *              holding translated code (bt_pages.c)
  *   0x1f       the binary translator's call out (bt_run.c)
  *   #UD        SYSENTER on AMD CPUs in long mode, else the guest's
  *   #NM        FPU use: the guest's if its CR0.TS/EM says so, else the
@@ -24,6 +27,7 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "shadow.h"
 
 #define SYSENTER_OPCODE 0x340f /* 0F 34, little endian */
 
@@ -112,6 +116,9 @@ static long page_fault(struct bt86_xdata *x)
 {
 	u64 cr2 = x->guest_cr2;
 
+	/* Guest paging on: hidden or the guest's (shadow/mmu.c). */
+	if (shadow_active(x))
+		return shadow_page_fault(x, (u32)cr2);
 	if (cr2 < 0x100000000ULL && !guest_range_ok(x, (u32)cr2, 1))
 		return emulate_mmio(x, (u32)cr2);
 	/* A write to a page holding translated code (bt_pages.c). */
@@ -136,6 +143,11 @@ long trap_from_guest(struct bt86_xdata *x)
 		return emulate_gp(x);
 	case VEC_NP:
 		return not_present(x);
+	case VEC_SS: {
+		long ret = truncate_stack_fault(x);
+
+		return ret >= 0 ? ret : reflect(x);
+	}
 	case VEC_BP:
 	case VEC_OF:
 	case 0x80:

@@ -17,6 +17,7 @@
  * slot holding the cached descriptor, as the real CPU would keep it.
  */
 #include "bt_monitor.h"
+#include "shadow.h"
 
 #define DESC_TYPE_SHIFT 40
 #define DESC_A		(1ULL << 40)
@@ -41,8 +42,11 @@ static unsigned int hw_rpl(unsigned int cpl)
 	return cpl == 3 ? 3 : 1;
 }
 
-/* A guest descriptor as the shadow GDT may hold it, or 0 (not present). */
-static u64 shadow_desc(u64 d)
+/*
+ * A guest descriptor as the shadow GDT may hold it, or 0 (not present);
+ * with its limit cut below the translator's window (truncate.c).
+ */
+static u64 shadow_desc(const struct bt86_xdata *x, u64 d)
 {
 	if (!(d & DESC_BIT_P) || !(d & DESC_BIT_S))
 		return 0;
@@ -50,11 +54,12 @@ static u64 shadow_desc(u64 d)
 	d |= DESC_A;
 	if (!((d >> DESC_DPL_SHIFT) & 3))
 		d |= 1ULL << DESC_DPL_SHIFT;
-	return d;
+	return truncate_desc(x, d);
 }
 
 /* The descriptor a segment's hidden part describes, shadowed. */
-static u64 segment_desc(const struct bt86_segment *s)
+static u64 segment_desc(const struct bt86_xdata *x,
+			const struct bt86_segment *s)
 {
 	u32 limit = s->g ? s->limit >> 12 : s->limit;
 	u64 d = (limit & 0xffffULL) | ((u64)(s->base & 0xffffff) << 16) |
@@ -66,7 +71,7 @@ static u64 segment_desc(const struct bt86_segment *s)
 		((u64)(s->db & 1) << 54) | ((u64)(s->g & 1) << 55) |
 		((u64)(s->base >> 24) << 56);
 
-	return shadow_desc(d);
+	return shadow_desc(x, d);
 }
 
 /* The guest's own descriptor for GDT selector @sel, or 0. */
@@ -99,7 +104,7 @@ static u64 shadow_slot(struct bt86_xdata *x, unsigned int i, u64 d)
 {
 	u64 bit = 1ULL << (i % 64);
 
-	d = shadow_desc(d);
+	d = shadow_desc(x, d);
 	if (is_user_code(d)) {
 		x->v.user_code[i / 64] |= bit;
 		if (!x->v.ring3_view)
@@ -143,7 +148,7 @@ static u16 hw_selector(struct bt86_xdata *x, const struct bt86_segment *s,
 		       unsigned int stale, unsigned int rpl)
 {
 	u64 *gdt = guest_gdt(x);
-	u64 want = segment_desc(s);
+	u64 want = segment_desc(x, s);
 	unsigned int slot = s->selector >> 3;
 
 	if (s->unusable || !want)
@@ -199,10 +204,15 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 	x->gpr.rdi = r->edi;
 	x->rsp = r->esp;
 	x->rip = r->eip;
-	/* Guest ring 0 runs from the translation cache (bt_run.c). */
+	/*
+	 * Guest ring 0 runs from the translation cache (bt_run.c), with %gs
+	 * on the window; the guest's GS is loaded only around its %gs
+	 * operands.
+	 */
 	if (x->bt.midseq || x->bt.enter) {
 		x->rip = x->bt.midseq ? x->bt.rip : x->bt.enter;
 		x->cs = BT_CS_SEL;
+		bt_window_gs(x, x->guest_gs);
 		x->guest_gs = BT_GS_SEL;
 	}
 	/* IF and IOPL are virtual; V86 and VIF/VIP do not exist here. */
@@ -217,6 +227,7 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 /* At the first entry, or after the host changed the state. */
 void vcpu_load(struct bt86_xdata *x)
 {
+	shadow_load(x);
 	shadow_gdt_build(x);
 	bt_load(x);
 	x->state_loaded = 1;

@@ -41,6 +41,8 @@ static const char *const emul_names[BT86_EMUL_COUNT] = {
 	[BT86_EMUL_TASK] = "task switches",
 	[BT86_EMUL_SYSENTER] = "SYSENTER/SYSEXIT",
 	[BT86_EMUL_MMIO] = "MMIO accesses",
+	[BT86_EMUL_CPUID] = "CPUID",
+	[BT86_EMUL_TRUNCATED] = "truncated-limit faults",
 };
 
 static const char *const exception_names[32] = {
@@ -78,6 +80,7 @@ static const char *const bt_callout_names[BT86_BT_CALLOUT_COUNT] = {
 	[BT86_BT_CALLOUT_STEP] = "native step",
 	[BT86_BT_CALLOUT_STI] = "STI with IRQ waiting",
 	[BT86_BT_CALLOUT_DEAD] = "into dropped code",
+	[BT86_BT_CALLOUT_LIMIT] = "bound check failed",
 };
 
 static double percent(uint64_t part, uint64_t whole)
@@ -128,6 +131,33 @@ static void print_bt_stats(FILE *f, const struct bt86_bt_stats *bt)
 	print_u64(f, "insns not copied (step)", bt->refused);
 }
 
+/* Shadow paging's counters (docs/shadow-paging.md, "Statistics"). */
+static void print_shadow_stats(FILE *f, const struct bt86_shadow_stats *sh)
+{
+	if (!sh->pages_max)
+		return;
+	fprintf(f, "  shadow paging\n");
+	print_u64(f, "hidden page faults", sh->hidden_faults);
+	print_u64(f, "guest page faults", sh->guest_faults);
+	print_u64(f, "MMIO through paging", sh->mmio_faults);
+	fprintf(f, "    %-25s %12llu, %llu emulated\n", "page-table writes",
+		(unsigned long long)sh->pt_writes,
+		(unsigned long long)sh->pt_emulated);
+	fprintf(f, "    %-25s %12llu, %.1f%% cached\n", "CR3 switches",
+		(unsigned long long)sh->cr3_writes,
+		percent(sh->cr3_hits, sh->cr3_writes));
+	print_u64(f, "INVLPG", sh->invlpg);
+	print_u64(f, "TLB flushes", sh->flushes);
+	print_u64(f, "all shadows dropped", sh->zaps);
+	print_u64(f, "address spaces evicted", sh->evictions);
+	print_u64(f, "page tables unshadowed", sh->unshadowed);
+	print_u64(f, "address spaces cached", sh->contexts);
+	fprintf(f, "    %-25s %12llu of %llu KiB (%.1f%%)\n",
+		"shadow pages in use", (unsigned long long)sh->pages_used * 4,
+		(unsigned long long)sh->pages_max * 4,
+		percent(sh->pages_used, sh->pages_max));
+}
+
 void bt86__print_stats(struct backend *b, FILE *f)
 {
 	struct bt86_backend *k = b->priv;
@@ -167,6 +197,7 @@ void bt86__print_stats(struct backend *b, FILE *f)
 				exception_names[i] ? exception_names[i] : "", i,
 				(unsigned long long)st.exceptions[i]);
 	print_bt_stats(f, &st.bt);
+	print_shadow_stats(f, &st.shadow);
 }
 
 /* The monitor's last traps before the stop, oldest first. */
@@ -186,6 +217,34 @@ static void report_trace(const uint64_t *d, unsigned int ndata)
 	}
 }
 
+/* BT86_UNSUPPORTED_SHADOW: BT86_SHADOW_* << 32 | a linear address. */
+static void report_shadow(uint64_t detail, unsigned int eip)
+{
+	unsigned int lin = (unsigned int)detail;
+
+	switch (detail >> 32) {
+	case BT86_SHADOW_WINDOW:
+		pr_msg("the guest used linear address %08x (eip %08x), where --accel bt keeps its translation cache; use --accel tae or kvm",
+		       lin, eip);
+		break;
+	case BT86_SHADOW_PAE:
+		pr_msg("the guest turned on PAE paging (eip %08x), which bt86 does not shadow yet; use --accel kvm",
+		       eip);
+		break;
+	case BT86_SHADOW_STUCK:
+		pr_msg("bt86 bug: a page fault at %08x (eip %08x) keeps coming back although the shadow page tables were fixed; please report it with this output",
+		       lin, eip);
+		break;
+	case BT86_SHADOW_TRACE:
+		pr_msg("the guest wrote %08x (eip %08x), a page bt86 traces for a use it cannot follow yet",
+		       lin, eip);
+		break;
+	default:
+		pr_msg("bt86 bug: the shadow page tables could not map %08x (eip %08x, reason %llu); please report it with this output",
+		       lin, eip, (unsigned long long)(detail >> 32));
+	}
+}
+
 /*
  * BT86_INTERNAL_UNSUPPORTED: data[0] what, data[1] EIP, data[2] detail,
  * then the last traps.
@@ -195,9 +254,8 @@ static void report_unsupported(const uint64_t *d, unsigned int ndata)
 	unsigned int eip = (unsigned int)d[1], v = (unsigned int)d[2];
 
 	switch (d[0]) {
-	case BT86_UNSUPPORTED_PAGING:
-		pr_msg("the guest turned on paging (CR0=%08x at eip %08x): bt86 does not shadow guest page tables yet; run it with --accel kvm",
-		       v, eip);
+	case BT86_UNSUPPORTED_SHADOW:
+		report_shadow(d[2], eip);
 		break;
 	case BT86_UNSUPPORTED_REALMODE:
 		pr_msg("the guest left protected mode (CR0=%08x at eip %08x): bt86 runs 32-bit protected-mode guests only",

@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "backend-bt86.h"
 #include "bt86.h"
+#include "cpu-model.h"
 #include "util.h"
 
 #define BT86_DEV "/dev/bt86"
@@ -96,6 +97,32 @@ static int bt86__add_memory(struct backend *b, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
+/* The guest's CPU model (cpu-model.c), as CPUID shows it. */
+static int bt86__set_cpuid(struct bt86_backend *k)
+{
+	const struct cpu_model_leaf *leaves;
+	size_t i, n = cpu_model__leaves(&leaves);
+	struct bt86_cpuid *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+	if (!c)
+		return -ENOMEM;
+	c->nent = n;
+	for (i = 0; i < n; i++) {
+		c->entries[i].function = leaves[i].function;
+		c->entries[i].eax = leaves[i].eax;
+		c->entries[i].ebx = leaves[i].ebx;
+		c->entries[i].ecx = leaves[i].ecx;
+		c->entries[i].edx = leaves[i].edx;
+	}
+	ret = ioctl(k->vcpu_fd, BT86_SET_CPUID, c);
+	free(c);
+	if (ret < 0)
+		return bt86__fail("setting the guest CPUID", "BT86_SET_CPUID");
+	return 0;
+}
+
 static int bt86__create_vcpu(struct backend *b)
 {
 	struct bt86_backend *k = b->priv;
@@ -116,7 +143,7 @@ static int bt86__create_vcpu(struct backend *b)
 	}
 	k->run_size = size;
 	k->vcpu_thread = pthread_self();
-	return 0;
+	return bt86__set_cpuid(k);
 }
 
 static void bt86__flat_segment(struct bt86_segment *s, uint16_t sel, bool code)
@@ -149,8 +176,8 @@ static int bt86__set_boot_cpu(struct backend *b, const struct boot_cpu *cpu)
 	};
 
 	memset(&sregs, 0, sizeof(sregs));
-	bt86__flat_segment(&sregs.cs, 0x08, true);
-	bt86__flat_segment(&sregs.ds, 0x10, false);
+	bt86__flat_segment(&sregs.cs, boot_cpu_code_sel(cpu), true);
+	bt86__flat_segment(&sregs.ds, boot_cpu_data_sel(cpu), false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	/* No task register or LDT yet: the guest loads its own. */
 	sregs.tr.type = 0xb; /* busy 32-bit TSS, as after reset */
@@ -159,7 +186,8 @@ static int bt86__set_boot_cpu(struct backend *b, const struct boot_cpu *cpu)
 	sregs.ldt.type = 0x2;
 	sregs.ldt.present = 1;
 	sregs.ldt.limit = 0xffff;
-	sregs.gdt.limit = 0xffff;
+	sregs.gdt.base = cpu->gdt_base;
+	sregs.gdt.limit = cpu->gdt_limit ? cpu->gdt_limit : 0xffff;
 	sregs.idt.limit = 0xffff;
 	sregs.cr0 = cpu->cr0;
 	if (ioctl(k->vcpu_fd, BT86_SET_SREGS, &sregs) < 0)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cpu-model.h"
 #include "util.h"
 
 #define KVM_DEV	     "/dev/kvm"
@@ -98,32 +99,57 @@ static int kvm__add_memory(struct backend *b, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
-/* Give the guest the CPUID KVM supports on this host. */
+/*
+ * MSRs whose KVM defaults would make the CPU differ from bt86's and native
+ * QEMU's (docs/vcpu.md, "The CPU model"):
+ *   IA32_APIC_BASE  KVM resets it to "enabled" and then shows CPUID.1:EDX.APIC;
+ *                   the platform has no local APIC
+ *   IA32_BIOS_SIGN_ID  microcode revision 1 (bits 63:32), as bt86 and QEMU
+ *   MSR_PLATFORM_INFO  no CPUID faulting (KVM offers it; Linux would list
+ *                   "cpuid_fault" among the flags)
+ */
+static int kvm__set_msrs(struct kvm_backend *k)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[3];
+	} msrs = { .hdr.nmsrs = 3,
+		   .e = { { .index = 0x1b, .data = 0 },
+			  { .index = 0x8b, .data = 1ULL << 32 },
+			  { .index = 0xce, .data = 0 } } };
+
+	if (ioctl(k->vcpu_fd, KVM_SET_MSRS, &msrs) != 3)
+		return kvm__fail("setting the model's MSRs", "KVM_SET_MSRS");
+	return 0;
+}
+
+/*
+ * The guest's CPU model (cpu-model.c), the same as under bt86; KVM shows
+ * exactly these leaves.
+ */
 static int kvm__set_cpuid(struct kvm_backend *k)
 {
+	const struct cpu_model_leaf *leaves;
+	size_t i, n = cpu_model__leaves(&leaves);
 	struct kvm_cpuid2 *cpuid;
-	int nent = 64, ret;
+	int ret;
 
-	for (;;) {
-		cpuid = calloc(1,
-			       sizeof(*cpuid) +
-				       nent * sizeof(struct kvm_cpuid_entry2));
-		if (!cpuid)
-			return -ENOMEM;
-		cpuid->nent = nent;
-		if (ioctl(k->sys_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-			break;
-		free(cpuid);
-		if (errno != E2BIG || nent >= 4096)
-			return kvm__fail("reading the supported CPUID",
-					 "KVM_GET_SUPPORTED_CPUID");
-		nent *= 2;
+	cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+	if (!cpuid)
+		return -ENOMEM;
+	cpuid->nent = n;
+	for (i = 0; i < n; i++) {
+		cpuid->entries[i].function = leaves[i].function;
+		cpuid->entries[i].eax = leaves[i].eax;
+		cpuid->entries[i].ebx = leaves[i].ebx;
+		cpuid->entries[i].ecx = leaves[i].ecx;
+		cpuid->entries[i].edx = leaves[i].edx;
 	}
 	ret = ioctl(k->vcpu_fd, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
 	if (ret < 0)
 		return kvm__fail("setting the guest CPUID", "KVM_SET_CPUID2");
-	return 0;
+	return kvm__set_msrs(k);
 }
 
 static int kvm__create_vcpu(struct backend *b)
@@ -182,8 +208,12 @@ static int kvm__set_boot_cpu(struct backend *b, const struct boot_cpu *cpu)
 	if (ioctl(k->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return kvm__fail("reading the segment registers",
 				 "KVM_GET_SREGS");
-	kvm__flat_segment(&sregs.cs, 0x08, true);
-	kvm__flat_segment(&sregs.ds, 0x10, false);
+	kvm__flat_segment(&sregs.cs, boot_cpu_code_sel(cpu), true);
+	kvm__flat_segment(&sregs.ds, boot_cpu_data_sel(cpu), false);
+	if (cpu->gdt_limit) {
+		sregs.gdt.base = cpu->gdt_base;
+		sregs.gdt.limit = cpu->gdt_limit;
+	}
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.cr0 = cpu->cr0;
 	sregs.cr4 = 0;

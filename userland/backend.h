@@ -70,7 +70,21 @@ struct boot_cpu {
 	uint32_t eax, ebx, ecx, edx, esi, edi, esp, ebp;
 	uint32_t eip, eflags;
 	uint32_t cr0;
+	/* 0: the default flat GDT slots 0x08/0x10 and no guest GDT */
+	uint16_t code_sel, data_sel;
+	uint32_t gdt_base;
+	uint16_t gdt_limit;
 };
+
+static inline uint16_t boot_cpu_code_sel(const struct boot_cpu *cpu)
+{
+	return cpu->code_sel ? cpu->code_sel : 0x08;
+}
+
+static inline uint16_t boot_cpu_data_sel(const struct boot_cpu *cpu)
+{
+	return cpu->data_sel ? cpu->data_sel : 0x10;
+}
 
 /* A register dump for crash reports. */
 struct cpu_dump {

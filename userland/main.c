@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "cpu-model.h"
 #include "translate.h"
 #include "util.h"
 #include "vm.h"
@@ -27,6 +28,8 @@ static const char usage[] =
 	"  run         run a guest (bt86 run --help for its options)\n"
 	"  translate   show what the binary translator makes of a guest's\n"
 	"              code (bt86 translate --help)\n"
+	"  cpu-model   the CPU the guest sees, as CPUID leaves; with --qemu,\n"
+	"              the qemu-system-i386 -cpu argument for the same CPU\n"
 	"  --help      this text\n"
 	"  --version   the launcher's version\n";
 
@@ -119,6 +122,27 @@ static int cmd_translate(int argc, char **argv)
 	return translate__run(&opts, stdout);
 }
 
+static int cmd_cpu_model(int argc, char **argv)
+{
+	const struct cpu_model_leaf *l;
+	size_t i, n = cpu_model__leaves(&l);
+
+	if (argc == 2 && !strcmp(argv[1], "--qemu")) {
+		puts(cpu_model__qemu_cpu());
+		return 0;
+	}
+	if (argc != 1) {
+		pr_msg("usage: bt86 cpu-model [--qemu]");
+		return EXIT_LAUNCHER;
+	}
+	printf("%-10s  %-8s  %-8s  %-8s  %-8s\n", "function", "eax", "ebx",
+	       "ecx", "edx");
+	for (i = 0; i < n; i++)
+		printf("%08x    %08x  %08x  %08x  %08x\n", l[i].function,
+		       l[i].eax, l[i].ebx, l[i].ecx, l[i].edx);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -138,6 +162,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "translate"))
 		return cmd_translate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cpu-model"))
+		return cmd_cpu_model(argc - 1, argv + 1);
 	pr_msg("unknown command '%s' (see bt86 --help)", argv[1]);
 	return EXIT_LAUNCHER;
 }

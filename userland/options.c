@@ -25,6 +25,10 @@ const char options__run_usage[] =
 	"                    (default 64M; 2M to 3G)\n"
 	"  --accel ENGINE    bt (binary translation, the default), tae\n"
 	"                    (trap-and-emulate) or kvm (hardware)\n"
+	"  --bt-checked      (bt) translated code checks every memory access\n"
+	"                    against the segment limits truncated below the\n"
+	"                    translator's window, as a CPU would; for tests\n"
+	"                    on CPUs that check no limits (QEMU's TCG)\n"
 	"  --stats           print run statistics on exit\n"
 	"  --testdev         add QEMU's pc-testdev ports (0xe0, 0xe8)\n"
 	"  --help            this text\n"
@@ -142,6 +146,8 @@ static int apply(struct run_options *o, const char *name, const char *val,
 		o->stats = true;
 	else if (!strcmp(name, "--testdev"))
 		o->testdev = true;
+	else if (!strcmp(name, "--bt-checked"))
+		o->bt_checked = true;
 	return 0;
 }
 
@@ -169,7 +175,7 @@ enum options_result options__parse_run(int argc, char **argv,
 		memcpy(name, arg, len);
 		name[len] = 0;
 		if (strcmp(name, "--stats") && strcmp(name, "--testdev") &&
-		    !takes_value(name)) {
+		    strcmp(name, "--bt-checked") && !takes_value(name)) {
 			set_err(err,
 				"run: unknown option '%s' (see bt86 run --help)",
 				name);
@@ -191,6 +197,11 @@ enum options_result options__parse_run(int argc, char **argv,
 	if (!o->kernel) {
 		set_err(err,
 			"run: --kernel FILE is required (see bt86 run --help)");
+		return OPTIONS_ERROR;
+	}
+	if (o->bt_checked && o->accel != ACCEL_BT) {
+		set_err(err, "--bt-checked is for --accel bt, not %s",
+			options__accel_name(o->accel));
 		return OPTIONS_ERROR;
 	}
 	return OPTIONS_OK;

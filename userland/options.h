@@ -29,6 +29,7 @@ struct run_options {
 	enum accel accel;
 	bool stats;
 	bool testdev;
+	bool bt_checked; /* --bt-checked: BT86_VM_BT_CHECKED */
 };
 
 enum options_result {

@@ -330,7 +330,7 @@ static const char *const kind_names[] = {
 	[BT_MAP_INSN] = "INSN",	      [BT_MAP_EXIT] = "EXIT",
 	[BT_MAP_CALLOUT] = "CALLOUT", [BT_MAP_STEP] = "STEP",
 	[BT_MAP_STI] = "STI",	      [BT_MAP_IND_MISS] = "IND_MISS",
-	[BT_MAP_DEAD] = "DEAD",
+	[BT_MAP_DEAD] = "DEAD",	      [BT_MAP_LIMIT] = "LIMIT",
 };
 
 static void hex(FILE *out, const uint8_t *p, unsigned int n, int width)

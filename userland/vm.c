@@ -124,6 +124,9 @@ static int vm__create_backend(struct vm *vm, const struct boot_cpu *cpu)
 	struct backend *b = &vm->backend;
 	int mode = vm->opts->accel == ACCEL_TAE ? BT86_MODE_TAE : BT86_MODE_BT;
 
+	if (vm->opts->bt_checked)
+		mode |= BT86_VM_BT_CHECKED;
+
 	b->ops = vm->opts->accel == ACCEL_KVM ? &kvm_backend_ops
 					      : &bt86_backend_ops;
 	vm->backend_created = true;
@@ -209,7 +212,12 @@ static void vm__handle_io(struct vm *vm, const struct vcpu_exit *e)
 	}
 }
 
-/* Nothing is mapped outside RAM yet: reads float high, writes vanish. */
+/*
+ * Nothing is mapped outside RAM yet: reads give 0 and writes vanish, as
+ * QEMU's PC does with unassigned memory (unassigned_mem_read(); measured
+ * natively with qemu-system-i386 7.2, the reference the test guests are
+ * compared with), where a real PC's bus would read all ones.
+ */
 static void vm__handle_mmio(struct vm *vm, const struct vcpu_exit *e)
 {
 	if (e->mmio.is_write) {
@@ -217,7 +225,7 @@ static void vm__handle_mmio(struct vm *vm, const struct vcpu_exit *e)
 		return;
 	}
 	vm->stats.mmio_reads++;
-	memset(e->mmio.data, 0xff, e->mmio.len < 8 ? e->mmio.len : 8);
+	memset(e->mmio.data, 0, e->mmio.len < 8 ? e->mmio.len : 8);
 }
 
 /* HLT: with IF clear nothing can wake the CPU (no NMI source). */

@@ -17,7 +17,11 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define BT86_API_VERSION 1
+/*
+ * 2: BT86_CREATE_VM takes flags (BT86_VM_*) beside the mode, and the
+ * translator's bound-check call outs and truncation counters exist.
+ */
+#define BT86_API_VERSION 2
 
 #define BT86IO 0xB8
 
@@ -30,14 +34,25 @@
 
 /* Returns BT86_API_VERSION. */
 #define BT86_GET_API_VERSION _IO(BT86IO, 0x00)
-/* arg: one of BT86_MODE_*; returns a new VM fd. */
+/* arg: one of BT86_MODE_*, ORed with BT86_VM_* flags; returns a VM fd. */
 #define BT86_CREATE_VM _IO(BT86IO, 0x01)
 /* Returns the size to mmap() on a vCPU fd (the bt86_run area). */
 #define BT86_GET_VCPU_MMAP_SIZE _IO(BT86IO, 0x02)
 
 /* How guest ring 0 runs. */
-#define BT86_MODE_BT  0 /* binary translation (the default) */
-#define BT86_MODE_TAE 1 /* trap-and-emulate only (teaching) */
+#define BT86_MODE_BT   0 /* binary translation (the default) */
+#define BT86_MODE_TAE  1 /* trap-and-emulate only (teaching) */
+#define BT86_MODE_MASK 0xff
+
+/*
+ * Flags of BT86_CREATE_VM, above the mode; any other bit is EINVAL.
+ * BT86_VM_BT_CHECKED (BT86_MODE_BT only): translated code checks every
+ * memory access against the truncated segment limits itself, as a CPU
+ * that enforces segment limits would (QEMU's TCG does not; see
+ * docs/translator.md, "Checked translation").  For tests.
+ */
+#define BT86_VM_BT_CHECKED (1u << 8)
+#define BT86_VM_FLAGS	   BT86_VM_BT_CHECKED
 
 /* --- ioctls of a VM fd -------------------------------------------------- */
 
@@ -146,6 +161,9 @@ enum bt86_emul {
 	BT86_EMUL_TASK,	    /* task switches (gates, TSS, IRET with NT) */
 	BT86_EMUL_SYSENTER, /* SYSENTER and SYSEXIT */
 	BT86_EMUL_MMIO,	    /* an access to guest-physical non-RAM */
+	BT86_EMUL_CPUID,    /* the CPU model's answer (translated ring 0) */
+	/* an access stopped by a segment truncated below the BT window */
+	BT86_EMUL_TRUNCATED,
 	BT86_EMUL_COUNT
 };
 
@@ -177,7 +195,31 @@ enum bt86_bt_callout {
 	BT86_BT_CALLOUT_STEP,	 /* an instruction run natively */
 	BT86_BT_CALLOUT_STI,	 /* STI with an interrupt waiting */
 	BT86_BT_CALLOUT_DEAD,	 /* a jump into invalidated code */
+	BT86_BT_CALLOUT_LIMIT,	 /* a bound check failed (BT86_VM_BT_CHECKED) */
 	BT86_BT_CALLOUT_COUNT
+};
+
+/*
+ * Shadow paging (docs/shadow-paging.md): counters since the vCPU's
+ * creation, and the pool's use now.
+ */
+struct bt86_shadow_stats {
+	__u64 hidden_faults; /* #PFs the guest never saw: shadow entries made */
+	__u64 guest_faults;  /* #PFs delivered to the guest */
+	__u64 mmio_faults;   /* accesses to non-RAM through guest paging */
+	__u64 pt_writes;     /* guest writes to traced page tables */
+	__u64 pt_emulated;   /* ... done by the monitor (the rest stepped) */
+	__u64 cr3_writes;    /* address space switches with paging on */
+	__u64 cr3_hits;	     /* ... that found their shadow cached */
+	__u64 invlpg;	     /* INVLPGs with paging on */
+	__u64 flushes;	     /* full TLB flushes for shadow changes */
+	__u64 zaps;	     /* every shadow dropped (mode changes, reclaim) */
+	__u64 evictions;     /* cached address spaces dropped for room */
+	__u64 unshadowed;    /* page tables dropped after a write flood */
+	__u64 pages_used;    /* shadow table pages in use now */
+	__u64 pages_max;     /* ... of the pool's */
+	__u64 contexts;	     /* address spaces cached now */
+	__u64 reserved;
 };
 
 /* Counters of one vCPU since its creation. */
@@ -200,9 +242,37 @@ struct bt86_vcpu_stats {
 	__u64 external_interrupts; /* BT86_INTERRUPT vectors delivered */
 	__u64 reserved[6];
 	struct bt86_bt_stats bt;
+	struct bt86_shadow_stats shadow;
 };
 
 #define BT86_GET_VCPU_STATS _IOR(BT86IO, 0x26, struct bt86_vcpu_stats)
+
+/*
+ * The CPU model the guest's CPUID shows (the shape of KVM_SET_CPUID2).  Each
+ * entry answers CPUID with EAX = function (and ECX = index when flags has
+ * BT86_CPUID_INDEXED); a function past the highest basic or extended leaf
+ * gets the highest basic leaf's answer, any other missing one zeros, as an
+ * Intel CPU does (SDM 2A, CPUID).  Until it is set, CPUID shows the host's.
+ * Set before the first RUN.  Under BT86_MODE_TAE guest ring 0 runs CPUID
+ * natively (it does not trap), so only the translator's guests see it there
+ * in ring 0; guest ring 3 always runs CPUID natively.
+ */
+#define BT86_CPUID_MAX_ENTRIES 64
+#define BT86_CPUID_INDEXED     1u /* flags: ECX selects among entries */
+
+struct bt86_cpuid_entry {
+	__u32 function, index, flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 pad; /* must be 0 */
+};
+
+struct bt86_cpuid {
+	__u32 nent; /* at most BT86_CPUID_MAX_ENTRIES */
+	__u32 pad;  /* must be 0 */
+	struct bt86_cpuid_entry entries[];
+};
+
+#define BT86_SET_CPUID _IOW(BT86IO, 0x27, struct bt86_cpuid)
 
 /*
  * For tests only: make the monitor fault on purpose at the next guest trap,
@@ -222,11 +292,21 @@ struct bt86_vcpu_stats {
  * EIP, data[2] a detail (the value written, the address).
  */
 #define BT86_INTERNAL_UNSUPPORTED 2
-#define BT86_UNSUPPORTED_PAGING	  1 /* CR0.PG set: guest paging */
+#define BT86_UNSUPPORTED_PAGING	  1 /* (no longer used: was CR0.PG) */
 #define BT86_UNSUPPORTED_REALMODE 2 /* CR0.PE cleared */
 #define BT86_UNSUPPORTED_V86	  3 /* IRET or task switch to virtual-8086 */
 #define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
 #define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
+#define BT86_UNSUPPORTED_SHADOW	  8 /* shadow paging: data[2] below */
+/*
+ * BT86_UNSUPPORTED_SHADOW: data[2] is BT86_SHADOW_* << 32 | the linear
+ * address concerned.
+ */
+#define BT86_SHADOW_WINDOW 1 /* a guest access to the translator's window */
+#define BT86_SHADOW_PAE	   2 /* PAE paging, not shadowed yet */
+#define BT86_SHADOW_STUCK  3 /* a hidden fault that does not go away (bug) */
+#define BT86_SHADOW_BUG	   4 /* a shadow that cannot be built (bug) */
+#define BT86_SHADOW_TRACE  5 /* a write to a page traced for another use */
 /*
  * Translated code stopped where the translator's map has no entry;
  * data[2]: why << 32 | the TC address.  Why: a map kind (a call out the

@@ -7,7 +7,11 @@
  * interrupt-window exit, INT n from ring 3 through a DPL 0 gate giving the
  * guest #GP(n*8+2) on its ring-0 stack, a double fault through a task
  * gate, a triple fault ending the run with BT86_EXIT_SHUTDOWN, guest paging
- * stopping the VM with a plain reason, and the counters of --stats.
+ * through the shadow page tables (PAE paging stopping the VM with a plain
+ * reason), the counters of --stats, and guest
+ * accesses to the translator's window below 4 GiB (segment truncation:
+ * MMIO exits, as to any address beyond RAM).  A third variant runs every
+ * test with checked translation (BT86_VM_BT_CHECKED).
  *
  * Each test builds a tiny protected-mode machine in guest RAM: a GDT, a
  * TSS, an IDT, code at CODE and handlers at HANDLERS, all hand-assembled.
@@ -90,7 +94,10 @@ static void flat(struct bt86_segment *s, uint16_t sel, unsigned int type)
 	s->g = 1;
 }
 
-/* Every test runs under trap-and-emulate and under binary translation. */
+/*
+ * Every test runs under trap-and-emulate, under binary translation, and
+ * under checked binary translation (mode & BT86_MODE_MASK is BT).
+ */
 FIXTURE_VARIANT(cpu)
 {
 	unsigned int mode;
@@ -102,6 +109,9 @@ FIXTURE_VARIANT_ADD(cpu, tae){
 
 FIXTURE_VARIANT_ADD(cpu, bt){
 	.mode = BT86_MODE_BT,
+};
+FIXTURE_VARIANT_ADD(cpu, bt_checked){
+	.mode = BT86_MODE_BT | BT86_VM_BT_CHECKED,
 };
 
 FIXTURE_SETUP(cpu)
@@ -169,7 +179,7 @@ static void start(struct __test_metadata *_metadata, FIXTURE_DATA(cpu) * self,
 	flat(&s.ds, ring ? UDATA : KDATA, 0x3);
 	s.es = s.fs = s.gs = s.ds;
 	s.gdt.base = GDT;
-	s.gdt.limit = 7 * 8 - 1;
+	s.gdt.limit = 8 * 8 - 1; /* slot 7 for the window tests */
 	s.idt.base = IDT;
 	s.idt.limit = 256 * 8 - 1;
 	memset(&s.tr, 0, sizeof(s.tr));
@@ -201,6 +211,48 @@ static long interrupt(int vcpu, uint32_t vector)
 	return raw_ioctl_p(vcpu, BT86_INTERRUPT, &irq);
 }
 
+/* cpuid; mov %eax,RESULTS; mov %ebx,RESULTS+4; hlt (with EAX, ECX set) */
+static const uint8_t cpuid_code[] = { 0x0f, 0xa2, 0xa3, 0x00, 0x50, 0x00, 0x00,
+				      0x89, 0x1d, 0x04, 0x50, 0x00, 0x00, 0xf4 };
+
+/*
+ * The CPU model answers guest ring 0's CPUID under bt (a call out), with
+ * Intel's rule for leaves past the highest; under tae CPUID does not trap
+ * and shows the host's.  The model cannot change once the guest has run.
+ */
+TEST_F(cpu, cpuid_shows_the_model)
+{
+	struct {
+		struct bt86_cpuid hdr;
+		struct bt86_cpuid_entry e[3];
+	} c = { .hdr.nent = 3,
+		.e = { { .function = 0, .eax = 1, .ebx = 0x11 },
+		       { .function = 1, .eax = 0x663, .ebx = 0x22 },
+		       { .function = 4,
+			 .index = 1,
+			 .flags = BT86_CPUID_INDEXED,
+			 .eax = 0x44 } } };
+	struct bt86_regs r;
+	struct bt86_vcpu_stats st;
+
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_SET_CPUID, &c));
+	start(_metadata, self, cpuid_code, sizeof(cpuid_code), 0);
+	GET_REGS(self->vcpu, &r);
+	r.eax = 7; /* past the highest basic leaf: leaf 1's answer */
+	SET_REGS(self->vcpu, &r);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	if (variant->mode == BT86_MODE_BT) {
+		EXPECT_EQ(0x663, result(self, 0));
+		EXPECT_EQ(0x22, result(self, 1));
+		EXPECT_EQ(1, st.emulated[BT86_EMUL_CPUID]);
+	} else {
+		EXPECT_EQ(0, st.emulated[BT86_EMUL_CPUID]);
+	}
+	EXPECT_EQ(-EBUSY, raw_ioctl_p(self->vcpu, BT86_SET_CPUID, &c));
+}
+
 /* sti; 1: hlt; jmp 1b */
 static const uint8_t sti_hlt_loop[] = { 0xfb, 0xf4, 0xeb, 0xfd };
 
@@ -224,7 +276,7 @@ TEST_F(cpu, interrupt_wakes_hlt)
 	EXPECT_EQ(1, st.external_interrupts);
 	EXPECT_EQ(1, st.emulated[BT86_EMUL_IRET]);
 	EXPECT_EQ(2, st.emulated[BT86_EMUL_HLT]);
-	if (variant->mode == BT86_MODE_TAE) {
+	if ((variant->mode & BT86_MODE_MASK) == BT86_MODE_TAE) {
 		EXPECT_EQ(1, st.emulated[BT86_EMUL_STI]);
 		EXPECT_EQ(0, st.bt.blocks);
 	} else {
@@ -371,20 +423,93 @@ TEST_F(cpu, fpu_state_survives_exits)
 	EXPECT_EQ(2, result(self, 0));
 }
 
-/* mov %cr0,%eax; or $0x80000000,%eax; mov %eax,%cr0 */
-TEST_F(cpu, guest_paging_stops_the_vm_with_a_reason)
+/*
+ * Guest paging through the shadow page tables: a page directory at 0xc000
+ * whose page table at 0xd000 maps the first MiB to itself, but linear
+ * 0x40000 to RESULTS (0x5000) and nothing at 0x80000.
+ *
+ *   mov $0xc000,%eax; mov %eax,%cr3; mov %cr0,%eax; or $0x80000000,%eax;
+ *   mov %eax,%cr0; movl $0xabcd,0x40010; mov 0x80000,%eax; hlt
+ */
+static const uint8_t paging_code[] = {
+	0xb8, 0x00, 0xc0, 0x00, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d,
+	0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xc7, 0x05, 0x10, 0x00, 0x04,
+	0x00, 0xcd, 0xab, 0x00, 0x00, 0xa1, 0x00, 0x00, 0x08, 0x00, 0xf4
+};
+
+/* #PF: mov %cr2,%eax; mov %eax,RESULTS+20; mov (%esp),%eax; mov %eax,RESULTS+24; hlt */
+static const uint8_t pf_handler[] = { 0x0f, 0x20, 0xd0, 0xa3, 0x14, 0x50,
+				      0x00, 0x00, 0x8b, 0x04, 0x24, 0xa3,
+				      0x18, 0x50, 0x00, 0x00, 0xf4 };
+#define PF_HANDLER (HANDLERS + 0x300)
+#define PAGE_DIR   0xc000
+#define PAGE_TABLE 0xd000
+
+TEST_F(cpu, guest_paging_maps_and_faults_through_the_shadow)
 {
-	static const uint8_t code[] = { 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00,
+	uint32_t *pd = (uint32_t *)(self->ram + PAGE_DIR);
+	uint32_t *pt = (uint32_t *)(self->ram + PAGE_TABLE);
+	struct bt86_vcpu_stats st;
+	unsigned int i;
+
+	start(_metadata, self, paging_code, sizeof(paging_code), 0);
+	memcpy(self->ram + PF_HANDLER, pf_handler, sizeof(pf_handler));
+	set_gate(self->ram, 14, KCODE, PF_HANDLER, 0xe, 0);
+	pd[0] = PAGE_TABLE | 3;
+	for (i = 0; i < 256; i++)
+		pt[i] = i << 12 | 3;
+	pt[0x40] = RESULTS | 3;
+	pt[0x80] = 0;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0xabcd, result(self, 4));  /* through the second mapping */
+	EXPECT_EQ(0x80000, result(self, 5)); /* CR2 */
+	EXPECT_EQ(0, result(self, 6));	     /* read, not present, ring 0 */
+	EXPECT_EQ(0x60, pt[0x40] & 0x60);    /* A and D set by the write */
+	EXPECT_EQ(0x20, pd[0] & 0x60);	     /* A in the PDE */
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	EXPECT_LT(0, st.shadow.hidden_faults);
+	EXPECT_EQ(1, st.shadow.guest_faults);
+	EXPECT_LT(0, st.shadow.pages_used);
+	EXPECT_EQ(1, st.shadow.contexts);
+}
+
+/*
+ * mov %cr4,%eax; or $0x20,%eax; mov %eax,%cr4; mov %cr0,%eax;
+ * or $0x80000000,%eax; mov %eax,%cr0: PAE paging, not shadowed yet
+ */
+TEST_F(cpu, pae_paging_stops_the_vm_with_a_reason)
+{
+	static const uint8_t code[] = { 0x0f, 0x20, 0xe0, 0x83, 0xc8,
+					0x20, 0x0f, 0x22, 0xe0, 0x0f,
+					0x20, 0xc0, 0x0d, 0x00, 0x00,
 					0x00, 0x80, 0x0f, 0x22, 0xc0 };
 
 	start(_metadata, self, code, sizeof(code), 0);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
 	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
-	EXPECT_EQ(BT86_UNSUPPORTED_PAGING, self->run->internal.data[0]);
-	EXPECT_EQ(CODE + 8, self->run->internal.data[1]);
-	EXPECT_NE(0, self->run->internal.data[2] & 0x80000000);
+	EXPECT_EQ(BT86_UNSUPPORTED_SHADOW, self->run->internal.data[0]);
+	EXPECT_EQ(CODE + 17, self->run->internal.data[1]);
+	EXPECT_EQ(BT86_SHADOW_PAE, self->run->internal.data[2] >> 32);
 	EXPECT_EQ(-EIO, raw_ioctl(self->vcpu, BT86_RUN, 0));
+}
+
+/* The MMIO exit that must come next; @data answers a read. */
+static void expect_mmio(struct __test_metadata *_metadata,
+			FIXTURE_DATA(cpu) * self, uint64_t phys, bool write,
+			uint32_t data)
+{
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_MMIO, self->run->exit_reason);
+	EXPECT_EQ(phys, self->run->mmio.phys_addr);
+	EXPECT_EQ(4, self->run->mmio.len);
+	EXPECT_EQ(write, self->run->mmio.is_write);
+	if (write) {
+		EXPECT_EQ(0, memcmp(self->run->mmio.data, &data, 4));
+	} else {
+		memcpy(self->run->mmio.data, &data, 4);
+	}
 }
 
 /*
@@ -400,19 +525,172 @@ static const uint8_t forge_fast_table[] = { 0xc7, 0x05, 0x00, 0x18, 0xc0, 0xff,
 					    0x00, 0x00, 0x68, 0x00, 0x11, 0x00,
 					    0x00, 0xc3 };
 
-/* The per-vCPU page is guest input: a guest that forges it stops itself. */
+/*
+ * The per-vCPU page is guest input: a guest that forges it stops itself.
+ * With its segments truncated below the window (checked translation here,
+ * the CPU's limit checks on real hardware) it cannot reach the page at
+ * all: its writes go to guest-physical memory beyond RAM, and the RET
+ * returns to 0x1100 (a HLT).
+ */
 TEST_F(cpu, forged_per_vcpu_page_stops_only_this_vm)
 {
-	if (variant->mode != BT86_MODE_BT)
+	struct bt86_regs r;
+
+	if ((variant->mode & BT86_MODE_MASK) != BT86_MODE_BT)
 		SKIP(return, "the per-vCPU page exists in BT mode only");
 	start(_metadata, self, forge_fast_table, sizeof(forge_fast_table), 0);
 	self->ram[0x3000] = 0xf4;
+	self->ram[0x1100] = 0xf4;
+	if (variant->mode & BT86_VM_BT_CHECKED) {
+		expect_mmio(_metadata, self, 0xffc01800, true, 0x1100);
+		expect_mmio(_metadata, self, 0xffc01804, true, 0x3000);
+		ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+		ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+		GET_REGS(self->vcpu, &r);
+		EXPECT_EQ(0x1101, r.eip);
+		return;
+	}
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
 	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
 	EXPECT_EQ(BT86_UNSUPPORTED_BT, self->run->internal.data[0]);
 	EXPECT_EQ(BT86_BT_LOST_ESCAPED, self->run->internal.data[2] >> 32);
 	EXPECT_EQ(0x3000, (uint32_t)self->run->internal.data[2]);
+}
+
+/* --- the translator's window, below 4 GiB ---------------------------------- */
+
+/*
+ * Plain BT on QEMU's TCG: the CPU checks no segment limit, so guest ring 0
+ * reaches the window through a flat segment (docs/translator.md, "Known
+ * limits"); on a CPU that does, the truncated limits stop it, which
+ * test-bt-silicon checks on the build machine's CPU.
+ */
+static bool window_reachable(struct __test_metadata *_metadata,
+			     const FIXTURE_VARIANT(cpu) * variant)
+{
+	return variant->mode == BT86_MODE_BT;
+}
+
+/* mov 0xffc00000, %eax; mov %eax, 0xffc00004; hlt: the window's start */
+static const uint8_t window_flat[] = { 0xa1, 0x00, 0x00, 0xc0, 0xff, 0xa3,
+				       0x04, 0x00, 0xc0, 0xff, 0xf4 };
+
+TEST_F(cpu, window_is_beyond_ram_flat)
+{
+	struct bt86_vcpu_stats st;
+	struct bt86_regs r;
+
+	if (window_reachable(_metadata, variant))
+		SKIP(return, "TCG checks no segment limits (bt_checked does)");
+	start(_metadata, self, window_flat, sizeof(window_flat), 0);
+	expect_mmio(_metadata, self, 0xffc00000, false, 0x11223344);
+	expect_mmio(_metadata, self, 0xffc00004, true, 0x11223344);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(0x11223344, r.eax);
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	EXPECT_EQ(2, st.emulated[BT86_EMUL_MMIO]);
+	if (variant->mode & BT86_VM_BT_CHECKED) {
+		EXPECT_EQ(2, st.emulated[BT86_EMUL_TRUNCATED]);
+		EXPECT_EQ(2, st.bt.callouts[BT86_BT_CALLOUT_LIMIT]);
+	} else {
+		EXPECT_EQ(0, st.emulated[BT86_EMUL_TRUNCATED]);
+	}
+}
+
+/*
+ * DS based at 2 GiB with a 4 GiB limit: offset 0x7fc00010 is the window
+ * (an MMIO exit), offset 0x80003000 wraps to linear 0x3000, guest RAM,
+ * which the truncation cut off too: it must read RAM.
+ *
+ *	mov $0x38, %ax; mov %ax, %ds
+ *	mov 0x7fc00010, %eax; mov 0x80003000, %ebx; hlt
+ */
+static const uint8_t window_based[] = { 0x66, 0xb8, 0x38, 0x00, 0x8e, 0xd8,
+					0xa1, 0x10, 0x00, 0xc0, 0x7f, 0x8b,
+					0x1d, 0x00, 0x30, 0x00, 0x80, 0xf4 };
+
+TEST_F(cpu, window_is_beyond_ram_based_segment)
+{
+	uint64_t d = seg(0x80000000, 0xfffff, 0x3, 0, 1, 0xc);
+	uint32_t v = 0xcafef00d;
+	struct bt86_regs r;
+
+	if (window_reachable(_metadata, variant))
+		SKIP(return, "TCG checks no segment limits (bt_checked does)");
+	start(_metadata, self, window_based, sizeof(window_based), 0);
+	memcpy(self->ram + 7 * 8 + GDT, &d, 8);
+	memcpy(self->ram + 0x3000, &v, 4);
+	expect_mmio(_metadata, self, 0xffc00010, false, 0x55667788);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(0x55667788, r.eax);
+	EXPECT_EQ(0xcafef00d, r.ebx);
+}
+
+/*
+ * A segment whose own limit reaches into the window, 0xffefffff: an
+ * access beyond it is the guest's own #GP(0), delivered as before
+ * (gp_handler records the error code and halts); the truncation below it
+ * changes nothing.  Under tae and on TCG no CPU checks it.
+ *
+ *	mov $0x38, %ax; mov %ax, %ds; mov 0xfff00000, %eax; hlt
+ */
+static const uint8_t own_limit[] = { 0x66, 0xb8, 0x38, 0x00, 0x8e, 0xd8,
+				     0xa1, 0x00, 0x00, 0xf0, 0xff, 0xf4 };
+
+TEST_F(cpu, own_limit_fault_through_truncation)
+{
+	uint64_t d = seg(0, 0xffeff, 0x3, 0, 1, 0xc);
+
+	if (!(variant->mode & BT86_VM_BT_CHECKED))
+		SKIP(return, "TCG checks no segment limits (bt_checked does)");
+	start(_metadata, self, own_limit, sizeof(own_limit), 0);
+	memcpy(self->ram + 7 * 8 + GDT, &d, 8);
+	memset(self->ram + RESULTS + 8, 0xee, 4);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0, result(self, 2)); /* #GP(0) */
+}
+
+/*
+ * A fault of the instruction itself where the truncation also cut: FS
+ * based at 2 GiB, MOVAPS from offset 0x80003001 (linear 0x3001, low memory
+ * past 4 GiB of offsets, which the truncation cut off), misaligned: #GP(0)
+ * for the alignment (SDM 2A "MOVAPS").  Under bt the monitor runs it
+ * natively on an untruncated shadow, where it faults again: that #GP is
+ * the guest's, delivered (gp_handler), not stepped again.
+ *
+ *	mov $0x38, %ax; mov %ax, %fs; mov $0x80003001, %eax
+ *	movaps %fs:(%eax), %xmm0; hlt
+ */
+static const uint8_t misaligned_wrapped[] = { 0x66, 0xb8, 0x38, 0x00,
+					      0x8e, 0xe0, 0xb8, 0x01,
+					      0x30, 0x00, 0x80, 0x64,
+					      0x0f, 0x28, 0x00, 0xf4 };
+
+TEST_F(cpu, own_fault_of_an_untruncated_step)
+{
+	uint64_t d = seg(0x80000000, 0xfffff, 0x3, 0, 1, 0xc);
+	struct bt86_sregs s;
+	struct bt86_regs r;
+
+	start(_metadata, self, misaligned_wrapped, sizeof(misaligned_wrapped),
+	      0);
+	memcpy(self->ram + 7 * 8 + GDT, &d, 8);
+	GET_SREGS(self->vcpu, &s);
+	s.cr4 |= 1u << 9;    /* OSFXSR: SSE instructions */
+	s.cr0 &= ~(1u << 2); /* EM */
+	SET_SREGS(self->vcpu, &s);
+	memset(self->ram + RESULTS + 8, 0xee, 4);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	GET_REGS(self->vcpu, &r);
+	EXPECT_EQ(GP_HANDLER + sizeof(gp_handler), r.eip);
+	EXPECT_EQ(0, result(self, 2)); /* #GP(0) */
 }
 
 TEST_HARNESS_MAIN

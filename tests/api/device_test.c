@@ -48,11 +48,24 @@ TEST_F(dev, create_vm_tae)
 	check_vm_fd(_metadata, __create_vm(self->dev, BT86_MODE_TAE));
 }
 
+TEST_F(dev, create_vm_bt_checked)
+{
+	check_vm_fd(_metadata,
+		    __create_vm(self->dev, BT86_MODE_BT | BT86_VM_BT_CHECKED));
+}
+
 TEST_F(dev, create_vm_bad_mode)
 {
 	EXPECT_EQ(-EINVAL, __create_vm(self->dev, 2));
-	EXPECT_EQ(-EINVAL, __create_vm(self->dev, 0x100));
+	EXPECT_EQ(-EINVAL, __create_vm(self->dev, 0xff));
 	EXPECT_EQ(-EINVAL, __create_vm(self->dev, -1UL));
+	/* flags this version does not know, or not for this mode */
+	EXPECT_EQ(-EINVAL, __create_vm(self->dev, 0x200));
+	EXPECT_EQ(-EINVAL, __create_vm(self->dev, BT86_VM_BT_CHECKED << 1));
+	EXPECT_EQ(-EINVAL, __create_vm(self->dev, 1UL << 32));
+	EXPECT_EQ(-EINVAL,
+		  __create_vm(self->dev, BT86_MODE_TAE | BT86_VM_BT_CHECKED));
+	EXPECT_EQ(-EINVAL, __create_vm(self->dev, 2 | BT86_VM_BT_CHECKED));
 }
 
 TEST_F(dev, create_many_vms)

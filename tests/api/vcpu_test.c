@@ -224,6 +224,34 @@ TEST_F(vcpu, interrupt_vector_limits)
 	close(vm2);
 }
 
+/* --- the CPU model (BT86_SET_CPUID) --------------------------------------- */
+
+static long set_cpuid(int vcpu, uint32_t nent, uint32_t flags, uint32_t pad)
+{
+	struct {
+		struct bt86_cpuid hdr;
+		struct bt86_cpuid_entry e[BT86_CPUID_MAX_ENTRIES + 1];
+	} c = { .hdr.nent = nent };
+
+	c.e[0].function = 1;
+	c.e[0].flags = flags;
+	c.e[0].pad = pad;
+	return raw_ioctl_p(vcpu, BT86_SET_CPUID, &c);
+}
+
+TEST_F(vcpu, set_cpuid_checks_its_table)
+{
+	EXPECT_EQ(0, set_cpuid(self->vcpu, 1, 0, 0));
+	EXPECT_EQ(0, set_cpuid(self->vcpu, 1, BT86_CPUID_INDEXED, 0));
+	EXPECT_EQ(0, set_cpuid(self->vcpu, 0, 0, 0)); /* back to the host's */
+	EXPECT_EQ(0, set_cpuid(self->vcpu, BT86_CPUID_MAX_ENTRIES, 0, 0));
+	EXPECT_EQ(-EINVAL,
+		  set_cpuid(self->vcpu, BT86_CPUID_MAX_ENTRIES + 1, 0, 0));
+	EXPECT_EQ(-EINVAL, set_cpuid(self->vcpu, 1, 2, 0)); /* unknown flag */
+	EXPECT_EQ(-EINVAL, set_cpuid(self->vcpu, 1, 0, 1)); /* pad */
+	EXPECT_EQ(-EFAULT, raw_ioctl_p(self->vcpu, BT86_SET_CPUID, BAD_PTR));
+}
+
 /* RUN takes no argument. */
 TEST_F(vcpu, run_argument_must_be_zero)
 {

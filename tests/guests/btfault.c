@@ -47,6 +47,14 @@
  *   and a loop of flag-preserving instructions (LEA, NOT, BSWAP, XCHG,
  *   LOOP) under two flag patterns, whose handler checks IF = 1 and CF, PF,
  *   AF, ZF, SF, DF, OF in each saved EFLAGS.
+ * Flags through %gs (ring 0, interrupts off): XCHG, LOCK ADD, LOCK XADD on
+ *   misaligned %gs operands, a REP MOVSB from %gs, and DEC then a jump
+ *   then XCHG (difftest case 2542's shape), under 16 flag patterns (DF in
+ *   half): CF PF AF ZF SF DF OF, the registers and the memory equal those
+ *   of the same code through %ds.  A binary translator that runs %gs
+ *   operands natively under TF loses the flags in the sandbox: QEMU's TCG
+ *   with more than one vCPU runs a misaligned atomic alone, and drops
+ *   EFLAGS when an exception (the #DB) ends that step.
  *
  * Not checked: the STI shadow (Vol. 2B STI: no interrupt before the
  * instruction after STI has run).  Native QEMU and tae keep it, but KVM in
@@ -619,6 +627,111 @@ static void test_faults(void)
 	test_block_edges();
 }
 
+/* --- flags through %gs ------------------------------------------------------------ */
+
+#define FLAGS_ARITH 0xcd5u /* CF PF AF ZF SF DF OF */
+
+static uint8_t gsbuf[64] __attribute__((aligned(16)));
+
+/* What one flag probe leaves: the flags, two registers, the buffer. */
+struct flag_out {
+	uint32_t flags, ecx, edx;
+	uint8_t buf[64];
+};
+
+/*
+ * @insn(gs) or @insn(ds) from EFLAGS @flags (IF = 0), EBX = gsbuf, ESI and
+ * EDI into it; what it leaves.  The runtime's GS is its flat data segment.
+ */
+#define FLAG_PROBE(name, insn)                                                 \
+	static void name(int via_gs, uint32_t flags, struct flag_out *o)       \
+	{                                                                      \
+		uint32_t ecx = 0x11223344, edx = 0x0000ad07, f;                \
+		int i;                                                         \
+                                                                               \
+		for (i = 0; i < 64; i++)                                       \
+			gsbuf[i] = (uint8_t)(i * 37 + 1);                      \
+		if (via_gs)                                                    \
+			asm volatile("pushl %[fl]\n\tpopfl\n\t" insn(          \
+					     gs) "\n\tpushfl\n\tpopl %[f]\n\t" \
+						 "pushl $2\n\tpopfl"           \
+				     : [f] "=&r"(f), "+c"(ecx), "+d"(edx)      \
+				     : [fl] "r"(flags), "b"(gsbuf),            \
+				       "S"(gsbuf + 40), "D"(gsbuf + 10)        \
+				     : "memory", "cc");                        \
+		else                                                           \
+			asm volatile("pushl %[fl]\n\tpopfl\n\t" insn(          \
+					     ds) "\n\tpushfl\n\tpopl %[f]\n\t" \
+						 "pushl $2\n\tpopfl"           \
+				     : [f] "=&r"(f), "+c"(ecx), "+d"(edx)      \
+				     : [fl] "r"(flags), "b"(gsbuf),            \
+				       "S"(gsbuf + 40), "D"(gsbuf + 10)        \
+				     : "memory", "cc");                        \
+		o->flags = f & FLAGS_ARITH;                                    \
+		o->ecx = ecx;                                                  \
+		o->edx = edx;                                                  \
+		memcpy(o->buf, gsbuf, sizeof(o->buf));                         \
+	}
+
+#define XCHG_INSN(seg)	"xchg %%ecx, %%" #seg ":1(%%ebx)"
+#define LADD_INSN(seg)	"lock addl $0x7f, %%" #seg ":3(%%ebx)"
+#define LXADD_INSN(seg) "lock xaddw %%cx, %%" #seg ":5(%%ebx)"
+#define MOVS_INSN(seg) \
+	"mov $7, %%ecx\n\trep movsb %%" #seg ":(%%esi), %%es:(%%edi)"
+#define DEC_INSN(seg)                                      \
+	"decw %%dx\n\tjmp 1f\n1:\tlea 1(%%ebx), %%ecx\n\t" \
+	"xchg %%ecx, %%" #seg ":1(%%ebx)"
+
+FLAG_PROBE(probe_xchg, XCHG_INSN)
+FLAG_PROBE(probe_ladd, LADD_INSN)
+FLAG_PROBE(probe_lxadd, LXADD_INSN)
+FLAG_PROBE(probe_movs, MOVS_INSN)
+FLAG_PROBE(probe_dec, DEC_INSN)
+
+static void test_gs_flags(void)
+{
+	static const struct {
+		void (*fn)(int, uint32_t, struct flag_out *);
+		const char *what;
+	} probes[] = {
+		{ probe_xchg, "misaligned XCHG" },
+		{ probe_ladd, "misaligned LOCK ADD" },
+		{ probe_lxadd, "misaligned LOCK XADD" },
+		{ probe_movs, "REP MOVSB from %gs" },
+		{ probe_dec, "DEC, JMP, misaligned XCHG" },
+	};
+	struct flag_out via_gs, via_ds;
+	unsigned int i, p;
+	int wrong = 0;
+
+	for (p = 0; p < NR(probes); p++) {
+		for (i = 0; i < 16; i++) {
+			/* DF in half the patterns (REP MOVSB backwards) */
+			uint32_t flags = ((i * 0x8d5u * 7) & 0x8d5u) |
+					 (i & 1 ? 0x400u : 0) | EFLAGS_FIXED;
+
+			probes[p].fn(1, flags, &via_gs);
+			probes[p].fn(0, flags, &via_ds);
+			if (via_gs.flags == via_ds.flags &&
+			    via_gs.ecx == via_ds.ecx &&
+			    via_gs.edx == via_ds.edx &&
+			    !memcmp(via_gs.buf, via_ds.buf, sizeof(gsbuf)))
+				continue;
+			if (!wrong++)
+				ktap_diag(
+					"%s from flags %#x: %%gs leaves flags "
+					"%#x ecx %#x edx %#x, %%ds %#x %#x %#x",
+					probes[p].what, flags, via_gs.flags,
+					via_gs.ecx, via_gs.edx, via_ds.flags,
+					via_ds.ecx, via_ds.edx);
+		}
+	}
+	ok(!wrong,
+	   "XCHG, LOCK ADD, LOCK XADD (misaligned), REP MOVSB, DEC "
+	   "then XCHG through %%gs: flags, registers, memory as through "
+	   "%%ds (16 flag patterns)");
+}
+
 /* --- interrupts in running loops ---------------------------------------------------- */
 
 #define TICK_HZ	   1000
@@ -958,8 +1071,6 @@ static void test_irq_mix(void)
 		   "the reference (CF kept by POPF)");
 }
 
-#define FLAGS_ARITH 0xcd5u /* CF PF AF ZF SF DF OF */
-
 static void test_irq_flags(void)
 {
 	static const uint32_t patterns[] = {
@@ -1022,11 +1133,12 @@ static void test_interrupts(void)
 
 int main(void)
 {
-	ktap_plan(22);
+	ktap_plan(23);
 	pic_init();
 	my_gdt_init();
 
 	test_faults();
+	test_gs_flags();
 	test_interrupts();
 
 	ktap_finish();

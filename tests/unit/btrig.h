@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "bt.h"
-#include "classify.h"
+#include "check.h"
 #include "decode.h"
 
 /* Where the monitor puts them for vCPU 0 (kmod/btarea.c). */
@@ -25,7 +25,9 @@
 #define RIG_TC_LOW     0xffc10000u
 /* The guest buffer's linear address. */
 #define RIG_GUEST_BASE 0x00100000u
-#define RIG_CANARY     0xa5
+/* The window's selector (the monitor's BT_GS_SEL). */
+#define RIG_GS_SEL 0xfb9
+#define RIG_CANARY 0xa5
 
 /* A buffer that ends where a PROT_NONE page begins, after one more. */
 struct guarded {
@@ -132,6 +134,7 @@ static inline bool rig_init(struct rig *r, bt_u32 tc_size, bt_u32 max_map,
 	r->c.tc_size = tc_size;
 	r->c.window = r->window.p;
 	r->c.window_low = RIG_WINDOW_LOW;
+	r->c.gs_sel = RIG_GS_SEL;
 	r->c.map = (struct bt_map *)r->map.p;
 	r->c.max_map = max_map;
 	r->c.blocks = (struct bt_block *)r->blocks.p;
@@ -443,6 +446,30 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 		}
 		ASSERT_LT(MAPE(r, b, first + 3)->tc_off, at);
 		break;
+	case CLASS_GS_MEM:
+		/* the guest's GS loaded, the instruction, the window's back */
+		rig_decode_tc(_metadata, r, b, at);
+		ASSERT_EQ(ZYDIS_MNEMONIC_MOV, r->td.insn.mnemonic);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[0].reg.value);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[1].mem.segment);
+		ASSERT_EQ(ZYDIS_REGISTER_NONE, r->td.ops[1].mem.base);
+		ASSERT_EQ(BT_VP_GUEST_GS, r->td.ops[1].mem.disp.value);
+		at = MAPE(r, b, first + 1)->tc_off;
+		ASSERT_EQ(0, memcmp(r->mem + (r->key.cs_base + eip - r->base),
+				    TCP(r, at), g->insn.length));
+		rig_decode_tc(_metadata, r, b, at + g->insn.length);
+		ASSERT_EQ(ZYDIS_MNEMONIC_MOV, r->td.insn.mnemonic);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[0].reg.value);
+		ASSERT_EQ(ZYDIS_REGISTER_CS, r->td.ops[1].mem.segment);
+		ASSERT_EQ(ZYDIS_REGISTER_NONE, r->td.ops[1].mem.base);
+		ASSERT_EQ(ZYDIS_REGISTER_NONE, r->td.ops[1].mem.index);
+		ASSERT_EQ(TCA(r, r->c.gs_sel_const),
+			  (bt_u32)r->td.ops[1].mem.disp.value);
+		ASSERT_EQ(RIG_GS_SEL,
+			  TCP(r, r->c.gs_sel_const)[0] |
+				  TCP(r, r->c.gs_sel_const)[1] << 8);
+		ASSERT_GE(r->c.prologue_end, r->c.gs_sel_const + 2);
+		break;
 	case CLASS_PUSH_SREG:
 		/* the guest's selector, from the window */
 		rig_decode_tc(_metadata, r, b, at);
@@ -459,6 +486,132 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * Checked translation: the bound checks of the guest instruction in r->g
+ * (first entry at map entry @first of block b, its LIMIT entry next), as
+ * check.c documents them: each access's offset computed from the guest's
+ * own operand (LEA), compared with %gs:BT_VP_LIMIT for its segment (the
+ * first and the last byte, or a REP's whole range), every failing branch
+ * to one fail path that ends at the LIMIT call out, the passing path
+ * jumping over it to the instruction (the LIMIT entry's arg, which is the
+ * next entry).
+ */
+static inline void rig_check_checks(struct __test_metadata *_metadata,
+				    struct rig *r, const struct bt_block *b,
+				    bt_u32 first)
+{
+	struct bt_check c[BT_MAX_CHECKS];
+	unsigned int n = bt_checks_of(&r->g, c), i, leas = 0, cmps[6] = { 0 };
+	unsigned int want[6] = { 0 };
+	const struct bt_map *lim = MAPE(r, b, first + 1);
+	bt_u32 off = MAPE(r, b, first)->tc_off, fail = 0, dest;
+	bool over = false, saved = false;
+
+	ASSERT_LT(0, n);
+	ASSERT_EQ(BT_MAP_LIMIT, lim->kind);
+	ASSERT_EQ(MAPE(r, b, first + 2)->tc_off, lim->arg);
+	for (i = 0; i < n; i++)
+		want[c[i].seg] += c[i].rep || c[i].size == 1 ? 1 : 2;
+	for (; off < lim->tc_off; off += r->td.insn.length) {
+		const ZydisDecodedOperand *o = &r->td.ops[1];
+
+		rig_decode_tc(_metadata, r, b, off);
+		if (r->td.insn.mnemonic == ZYDIS_MNEMONIC_LAHF)
+			saved = true; /* the flags: the comparisons follow */
+		if (r->td.insn.mnemonic == ZYDIS_MNEMONIC_LEA && !saved) {
+			/* the offset of access leas: the guest's operand,
+			 * ESP-based stack operands moved to the bytes */
+			const struct bt_check *k = &c[leas++];
+			const ZydisDecodedOperand *g;
+			bt_u32 disp;
+			bool same;
+
+			ASSERT_GE(n, leas);
+			ASSERT_GT(r->g.insn.operand_count, k->opnd);
+			g = &r->g.ops[k->opnd];
+			ASSERT_EQ(ZYDIS_OPERAND_TYPE_MEMORY, g->type);
+			ASSERT_EQ(ZYDIS_REGISTER_ES + k->seg, g->mem.segment);
+			ASSERT_EQ(ZYDIS_REGISTER_ECX, r->td.ops[0].reg.value);
+			disp = (bt_u32)g->mem.disp.value;
+			if (g->mem.base == ZYDIS_REGISTER_ESP &&
+			    g->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN &&
+			    (g->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+				disp -= g->size / 8; /* a push */
+			else if (g->mem.base == ZYDIS_REGISTER_ESP &&
+				 g->visibility !=
+					 ZYDIS_OPERAND_VISIBILITY_HIDDEN &&
+				 r->g.insn.mnemonic == ZYDIS_MNEMONIC_POP)
+				disp += r->g.insn.operand_width / 8; /* pop m */
+			if (r->g.insn.address_width == 16 &&
+			    g->mem.base == ZYDIS_REGISTER_NONE &&
+			    g->mem.index == ZYDIS_REGISTER_NONE)
+				/* disp16 alone: a 32-bit lea of it */
+				same = o->mem.base == ZYDIS_REGISTER_NONE &&
+				       o->mem.index == ZYDIS_REGISTER_NONE &&
+				       (disp & 0xffff) ==
+					       (bt_u32)o->mem.disp.value;
+			else
+				same = g->mem.base == o->mem.base &&
+				       g->mem.index == o->mem.index &&
+				       (g->mem.index == ZYDIS_REGISTER_NONE ||
+					g->mem.scale == o->mem.scale) &&
+				       ((disp ^ (bt_u32)o->mem.disp.value) &
+					(r->td.insn.address_width == 16
+						 ? 0xffffu
+						 : 0xffffffffu)) == 0;
+			if (!same)
+				TH_LOG("guest %#x: %02x %02x %02x %02x %02x: "
+				       "operand %u not checked as it is read",
+				       MAPE(r, b, first)->guest_eip,
+				       r->mem[MAPE(r, b, first)->guest_eip +
+					      r->key.cs_base - r->base],
+				       r->mem[MAPE(r, b, first)->guest_eip +
+					      r->key.cs_base - r->base + 1],
+				       r->mem[MAPE(r, b, first)->guest_eip +
+					      r->key.cs_base - r->base + 2],
+				       r->mem[MAPE(r, b, first)->guest_eip +
+					      r->key.cs_base - r->base + 3],
+				       r->mem[MAPE(r, b, first)->guest_eip +
+					      r->key.cs_base - r->base + 4],
+				       k->opnd);
+			ASSERT_TRUE(same);
+		}
+		if (r->td.insn.mnemonic == ZYDIS_MNEMONIC_CMP &&
+		    r->td.ops[1].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    r->td.ops[1].mem.segment == ZYDIS_REGISTER_GS) {
+			bt_u32 at = (bt_u32)r->td.ops[1].mem.disp.value;
+
+			ASSERT_LE(BT_VP_LIMIT, at);
+			ASSERT_GT(BT_VP_LIMIT + 24, at);
+			ASSERT_EQ(ZYDIS_REGISTER_ECX, r->td.ops[0].reg.value);
+			cmps[(at - BT_VP_LIMIT) / 4]++;
+		}
+		if (!rig_dest_of(r, &r->td, off, &dest))
+			continue;
+		if (r->td.insn.mnemonic == ZYDIS_MNEMONIC_JMP) {
+			/* the passing path: over the fail path */
+			ASSERT_EQ(TCA(r, lim->arg), dest);
+			ASSERT_FALSE(over);
+			over = true;
+		} else if (r->td.insn.raw.imm[0].size == 32) {
+			/* a failing check: all to one fail path */
+			if (!fail)
+				fail = dest;
+			ASSERT_EQ(fail, dest);
+		} else {
+			/* REP: n = 0 or no limit skips forward */
+			ASSERT_LT(TCA(r, off), dest);
+			ASSERT_GT(fail ? fail : TCA(r, lim->tc_off), dest);
+		}
+	}
+	ASSERT_EQ(n, leas);
+	ASSERT_TRUE(over);
+	ASSERT_NE(0, fail);
+	ASSERT_LT(fail, TCA(r, lim->tc_off));
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(want[i], cmps[i]);
+}
+
 /* The next entry of block b's map: kind k, guest EIP eip. */
 #define EXPECT_ENTRY(k_, e_)                                                \
 	do {                                                                \
@@ -472,6 +625,7 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 		ASSERT_EQ(k_, m->kind);                                     \
 		ASSERT_EQ((bt_u32)(e_), m->guest_eip);                      \
 		ASSERT_EQ(shadow, m->shadow);                               \
+		ASSERT_EQ(0, m->flags);                                     \
 		shadow = 0;                                                 \
 	} while (0)
 
@@ -480,7 +634,9 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
  * instruction, as translate.c documents it: IDENT and CLI one INSN entry
  * (IDENT: at a copy of the guest bytes), STI an INSN then an STI entry (and
  * the entry after it is marked shadow), PUSHFD two INSN, POPFD two INSN
- * and two CALLOUT, PUSH Sreg one INSN, JMP one INSN for
+ * and two CALLOUT, PUSH Sreg one INSN, an instruction with a %gs operand
+ * two INSN (the second flagged BT_MAPF_GUEST_GS, with the shadow of the
+ * first), JMP one INSN for
  * its target, JCC and RET one INSN, CALL and LOOP an INSN and one for the
  * target, indirect jmp two and indirect call three INSN; then a CALLOUT or
  * STEP entry for the instruction that stopped the block, or an INSN entry
@@ -498,10 +654,21 @@ static inline void rig_check_map(struct __test_metadata *_metadata,
 
 	for (n = 0; n < b->ninsns; n++) {
 		enum bt_class cls = rig_class(r, eip, bytes, &len);
+		struct bt_check chk[BT_MAX_CHECKS];
 		bt_u32 first = i;
 
 		ASSERT_FALSE(ended);
 		r->g = r->d;
+		if (r->c.checked && bt_checks_of(&r->g, chk)) {
+			int sh = shadow;
+
+			EXPECT_ENTRY(BT_MAP_INSN, eip);
+			shadow = sh;
+			EXPECT_ENTRY(BT_MAP_LIMIT, eip);
+			shadow = sh;
+			rig_check_checks(_metadata, r, b, first);
+			first = i;
+		}
 		ASSERT_NE(CLASS_STEP, cls);
 		ASSERT_NE(CLASS_CALLOUT, cls);
 		next = eip + len;
@@ -532,6 +699,18 @@ static inline void rig_check_map(struct __test_metadata *_metadata,
 		case CLASS_PUSH_SREG:
 			EXPECT_ENTRY(BT_MAP_INSN, eip);
 			break;
+		case CLASS_GS_MEM: {
+			int s = shadow;
+
+			EXPECT_ENTRY(BT_MAP_INSN, eip);
+			ASSERT_GT(b->map_count, i);
+			m = MAPE(r, b, i++);
+			ASSERT_EQ(BT_MAP_INSN, m->kind);
+			ASSERT_EQ(eip, m->guest_eip);
+			ASSERT_EQ(s, m->shadow);
+			ASSERT_EQ(BT_MAPF_GUEST_GS, m->flags);
+			break;
+		}
 		case CLASS_JMP:
 			EXPECT_ENTRY(BT_MAP_INSN, target);
 			ended = true;
@@ -568,7 +747,10 @@ static inline void rig_check_map(struct __test_metadata *_metadata,
 			rig_check_dest(_metadata, r, b, m->tc_off, eip);
 			ASSERT_TRUE(b->ninsns == BT_MAX_INSNS ||
 				    m->tc_off - b->tc_off >
-					    BT_MAX_BLOCK_CODE - 96);
+					    BT_MAX_BLOCK_CODE - BT_INSN_ROOM -
+						    (r->c.checked
+							     ? BT_CHECK_ROOM
+							     : 0));
 		} else if (cls == CLASS_STEP) {
 			EXPECT_ENTRY(BT_MAP_STEP, eip);
 		} else {
@@ -691,6 +873,9 @@ static inline unsigned int rig_check_block(struct __test_metadata *_metadata,
 			ASSERT_EQ(TCA(r, m->tc_off),
 				  TCA(r, m->arg) + 4 +
 					  rig_rd32(TCP(r, m->arg)));
+		} else if (m->kind == BT_MAP_LIMIT) {
+			ASSERT_GT(b->map_count, i + 1);
+			ASSERT_EQ(MAPE(r, b, i + 1)->tc_off, m->arg);
 		} else {
 			ASSERT_EQ(0, m->arg);
 		}

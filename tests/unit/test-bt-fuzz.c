@@ -316,6 +316,7 @@ static void flush(struct __test_metadata *_metadata, struct fuzz *f)
 		     rnd(TC_SIZE - c->prologue_end - BT_MAX_BLOCK_CODE + 1);
 	c->max_map = 3 * BT_MAX_INSNS + 8 + rnd(MAX_MAP - 3 * BT_MAX_INSNS - 7);
 	c->max_blocks = 1 + rnd(MAX_BLOCKS);
+	c->checked = rnd(2); /* every other cache: checked translation */
 	ASSERT_EQ(c->prologue_end, c->tc_used);
 	ASSERT_EQ(0, c->nblocks);
 	ASSERT_EQ(0, c->nmap);
@@ -633,13 +634,15 @@ static void run(struct __test_metadata *_metadata, enum gen g,
 	ksft_print_msg(
 		"%s: %llu blocks in %llu rounds, %.2f s CPU; %llu TC insns "
 		"decoded; map INSN %llu EXIT %llu CALLOUT %llu STEP %llu "
-		"STI %llu; full: %llu blocks %llu map %llu TC; %llu chained, %llu "
+		"STI %llu LIMIT %llu; full: %llu blocks %llu map %llu TC; %llu "
+		"chained, %llu "
 		"killed, %llu revived, %llu invalidated\n",
 		gen_names[g], f.blocks, f.rounds, s, f.tc_insns,
 		f.kinds[BT_MAP_INSN], f.kinds[BT_MAP_EXIT],
 		f.kinds[BT_MAP_CALLOUT], f.kinds[BT_MAP_STEP],
-		f.kinds[BT_MAP_STI], f.full[0], f.full[1], f.full[2], f.chains,
-		f.kills, f.revives, f.invalidated);
+		f.kinds[BT_MAP_STI], f.kinds[BT_MAP_LIMIT], f.full[0],
+		f.full[1], f.full[2], f.chains, f.kills, f.revives,
+		f.invalidated);
 	fflush(stdout);
 	ASSERT_EQ(blocks, f.blocks);
 	ASSERT_TRUE(rig_intact(&f.r));

@@ -17,6 +17,13 @@
  * the same registers, arithmetic flags, EIP and memory; a fault in
  * translated code must stop at a TC address whose map entry names the
  * guest instruction that faults natively, with the same state.
+ *
+ * Checked translation (bt/check.c) runs the same way with the segments'
+ * real limits in BT_VP_LIMIT, as the monitor fills it with the limits it
+ * truncated (monitor/truncate.c): where the CPU raises #GP or #SS for a
+ * limit, the check must call out (BT_MAP_LIMIT) at that instruction, with
+ * the same registers, and nowhere else; segments with "truncated" limits
+ * (DS, a page-granular DS, SS) probe the edges.
  */
 #include <asm/ldt.h>
 #include <stdbool.h>
@@ -60,21 +67,36 @@ enum {
 	LDT_DATA,
 	LDT_SMALL,
 	LDT_WINDOW,
+	LDT_GS,
+	LDT_TRUNC,    /* DS base, limit TRUNC_LIM: as if cut below a window */
+	LDT_TRUNC_G,  /* DS base, page granular, TRUNC_G_PAGES pages */
+	LDT_TRUNC_SS, /* base 0, page granular, ends inside the stack */
 	LDT_COUNT
 };
-#define SEL(slot)  ((slot) << 3 | 7)
-#define TC_SEL	   SEL(LDT_TC_CS)
-#define GUEST_SEL  SEL(LDT_GUEST_CS)
-#define DATA_SEL   SEL(LDT_DATA)
-#define SMALL_SEL  SEL(LDT_SMALL) /* DS base + 0x100, limit 0xff */
-#define WINDOW_SEL SEL(LDT_WINDOW)
-#define SMALL_OFF  0x100
-#define SMALL_LIM  0xff
+#define SEL(slot)     ((slot) << 3 | 7)
+#define TC_SEL	      SEL(LDT_TC_CS)
+#define GUEST_SEL     SEL(LDT_GUEST_CS)
+#define DATA_SEL      SEL(LDT_DATA)
+#define SMALL_SEL     SEL(LDT_SMALL) /* DS base + 0x100, limit 0xff */
+#define WINDOW_SEL    SEL(LDT_WINDOW)
+#define GS_SEL	      SEL(LDT_GS) /* the guest's GS: DS base + 0x800, limit 0x3ff */
+#define SMALL_OFF     0x100
+#define SMALL_LIM     0xff
+#define GS_OFF	      0x800
+#define GS_LIM	      0x3ff
+#define TRUNC_SEL     SEL(LDT_TRUNC)
+#define TRUNC_LIM     0x27ff
+#define TRUNC_G_SEL   SEL(LDT_TRUNC_G)
+#define TRUNC_G_PAGES 3 /* byte limit 0x2fff */
+#define TRUNC_SS_SEL  SEL(LDT_TRUNC_SS)
+/* The truncated stack ends at this offset in the low region (exclusive). */
+#define TRUNC_SS_END (OFF_STACK + 0x1000)
 
 /* What the stub loads (offsets used by the stub's code below). */
 struct ctx {
 	uint32_t esp;				    /* 0 */
-	uint32_t pad[2];			    /* 4 */
+	uint32_t ss;				    /* 4 */
+	uint32_t pad;				    /* 8 */
 	uint32_t eflags;			    /* 12 */
 	uint32_t ds, es, gs;			    /* 16, 20, 24 */
 	uint32_t eax, ecx, edx, ebx, ebp, esi, edi; /* 28 ... 52 */
@@ -104,6 +126,7 @@ asm(".pushsection .rodata.bt_silicon, \"a\"\n"
     "	mov %ss:16(%edi), %ds\n"
     "	mov %ss:20(%edi), %es\n"
     "	mov %ss:24(%edi), %gs\n"
+    "	mov %ss:4(%edi), %ss\n"
     "	mov %ss:0(%edi), %esp\n"
     "	mov %ss:28(%edi), %eax\n"
     "	mov %ss:32(%edi), %ecx\n"
@@ -226,6 +249,62 @@ GUEST(mem, "mov $0x200, %ebx\n"
 	   "movl %ss:8(%esp), %esi\n"
 	   "notl %ds:0x104\n"
 	   "hlt");
+
+/* Truncated limits: the last dword of DS, then one byte across. */
+GUEST(t_load, "mov (%ebx), %eax\n"
+	      "movb $0x5a, 3(%ebx)\n"
+	      "add %eax, %ecx\n"
+	      "movw 2(%ebx), %dx\n"		/* the last two bytes: fine */
+	      "t_load_at: movl 2(%ebx), %edx\n" /* two bytes past: #GP */
+	      "hlt");
+
+/* A REP STOS running into the limit: the CPU faults at the element, the
+ * check before the first. */
+GUEST(t_rep, "mov $0x27f0, %edi\n"
+	     "mov $0x20, %ecx\n"
+	     "mov $0x77, %al\n"
+	     "rep stosb\n" /* to 0x280f: #GP at 0x2800 */
+	     "hlt");
+
+/* Downwards from ES:4, 16 bytes: the offset wraps to 0xffffffff. */
+GUEST(t_repdown, "std\n"
+		 "mov $4, %edi\n"
+		 "mov $0x10, %ecx\n"
+		 "mov $0x33, %al\n"
+		 "t_repdown_at: rep stosb\n" /* #GP past offset 0 */
+		 "cld\n"
+		 "hlt");
+
+/* The same within the limit, downwards (DF) and upwards, then MOVS. */
+GUEST(t_rep_ok, "mov $0x27ff, %edi\n"
+		"mov $0x40, %ecx\n"
+		"std\n"
+		"mov $0x11, %al\n"
+		"rep stosb\n"
+		"cld\n"
+		"mov $0x2000, %esi\n"
+		"mov $0x2400, %edi\n"
+		"mov $0x100, %ecx\n"
+		"rep movsl\n"
+		"mov $0x10, %edi\n"
+		"mov $0x8, %ecx\n"
+		"std\n"
+		"rep stosb\n" /* downwards from 0x10: 0x10..0x9, fine */
+		"cld\n"
+		"hlt");
+
+/* The stack: pops up to the truncated end of SS, then one more. */
+GUEST(t_stack, "pop %eax\n"
+	       "pop %ebx\n"
+	       "push %ebx\n"
+	       "pop %ebx\n"
+	       "t_stack_at: pop %ecx\n" /* reads past SS's limit: #SS */
+	       "hlt");
+
+/* A PUSH across the truncated end of SS from above it: #SS at the push. */
+GUEST(t_push, "add $1, %edx\n"
+	      "t_push_at: push %edx\n"
+	      "hlt");
 
 /* String instructions, both directions, with REP prefixes. */
 GUEST(str, "cld\n"
@@ -559,11 +638,14 @@ GUEST(f_div0, "xor %ecx, %ecx\n"
 
 /*
  * What the translator runs natively, one instruction at a time (STEP):
- * %cs and %gs operands, 16-bit near branches.
+ * %cs operands, branches through %gs, 16-bit near branches.
  */
 GUEST(steps, "mov %cs:(steps_data - steps_start), %eax\n"
 	     "add %eax, %ebx\n"
-	     "movzbl %gs:0, %ecx\n"
+	     "movl $(steps_gsjmp - steps_start), %gs:0x40\n"
+	     "mov $0x40, %ecx\n"
+	     "jmp *%gs:(%ecx)\n"
+	     "steps_gsjmp: movzbl %gs:1(%ecx), %ecx\n"
 	     "callw steps_fn16\n"
 	     "add %eax, %edx\n"
 	     "data16 jmp steps_on\n"
@@ -572,6 +654,48 @@ GUEST(steps, "mov %cs:(steps_data - steps_start), %eax\n"
 	     "steps_on: sub %ecx, %esi\n"
 	     "hlt\n"
 	     "steps_data: .long 0xfeedface");
+
+/*
+ * Memory through the guest's GS, which the translation loads around each
+ * instruction (the window's %gs is put back after it): loads, stores,
+ * misaligned XCHG and LOCK ADD, a string move from GS with REP and DF.
+ * Every PUSHFD image must be the native one (the flags pass through the
+ * two MOVs to GS untouched).
+ */
+GUEST(gsops, "mov $0x10, %ebx\n"
+	     "movl %eax, %gs:(%ebx)\n"
+	     "add %gs:4(%ebx), %ecx\n"
+	     "pushfl\n"
+	     "xchg %ecx, %gs:0x22(%ebx)\n"
+	     "pushfl\n"
+	     "lock addl $7, %gs:0x31(%ebx)\n"
+	     "pushfl\n"
+	     "lock xaddw %dx, %gs:0x47(%ebx)\n"
+	     "pushfl\n"
+	     "incl %gs:0x3fc\n"
+	     "pushfl\n"
+	     "std\n"
+	     "mov $0x140, %esi\n"
+	     "mov $0x200, %edi\n"
+	     "mov $9, %ecx\n"
+	     "rep movsb %gs:(%esi), %es:(%edi)\n"
+	     "pushfl\n"
+	     "cld\n"
+	     "pushl %gs:0x60\n"
+	     "popl %gs:0x64\n"
+	     "movzbl %gs:0x80, %edx\n"
+	     "hlt");
+
+/* Through the guest's GS: past its limit, and a null GS. */
+GUEST(f_gslimit, "mov $0x3f0, %ebx\n"
+		 "mov %gs:(%ebx), %eax\n"
+		 "add $7, %ecx\n"
+		 "f_gslimit_at: mov %gs:0xe(%ebx), %edx\n" /* 0x3fe..0x401 */
+		 "hlt");
+
+GUEST(f_gsnull, "mov $5, %eax\n"
+		"f_gsnull_at: xchg %eax, %gs:(%ebx)\n" /* GS = 0: #GP */
+		"hlt");
 
 /* Off the end of CS: an instruction across the limit, and EIP past it. */
 GUEST(straddle, "add $1, %eax\n"
@@ -628,11 +752,13 @@ GUEST(f_popf, "mov $0x77, %ecx\n"
 	      "hlt");
 
 #define GUEST_EIP(label, name) span(name##_start, label)
+extern const unsigned char t_load_at[], t_stack_at[], t_repdown_at[],
+	t_push_at[] __attribute__((visibility("hidden")));
 extern const unsigned char f_dslimit_at[], f_replimit_at[], f_null_at[],
 	f_nullstos_at[], f_indcall_at[], f_pushf_at[], f_ret_at[], f_call_at[],
 	f_ud2_at[], f_div0_at[], f_bound_at[], clisti_last[], straddle_at[],
 	offend_end_at[], f_jmpfar_at[], f_callfar_at[], f_jccfar_at[],
-	f_loopfar_at[], f_popf_at[],
+	f_loopfar_at[], f_popf_at[], f_gslimit_at[], f_gsnull_at[],
 	f_callind_at[] __attribute__((visibility("hidden")));
 
 /* --- state ---------------------------------------------------------------- */
@@ -645,7 +771,8 @@ enum {
 	END_NONE,
 	END_HLT,
 	END_FAULT,
-	END_LOST
+	END_LOST,
+	END_LIMIT /* a bound check of checked translation called out */
 };
 
 enum {
@@ -694,7 +821,9 @@ struct start {
 	uint32_t regs[NREGS]; /* ESP: an offset in the low region */
 	uint32_t eflags;
 	uint32_t eip;
-	uint32_t es;
+	uint32_t es, gs;
+	uint32_t ds; /* 0: DATA_SEL */
+	uint32_t ss; /* 0: the process's own */
 	uint8_t vif, viopl;
 	uint32_t want;
 };
@@ -713,7 +842,9 @@ static struct {
 	uint8_t nvif;		      /* the native run's virtual IF */
 	unsigned int native_emulated; /* CLI/STI emulated natively */
 	unsigned int exits, ind_misses, translated, steps, popf_callouts;
-	bool stepping; /* a STEP entry: the guest runs natively */
+	unsigned int limit_steps; /* REPs stepped after a failed check */
+	bool stepping;		  /* a STEP entry: the guest runs natively */
+	uint16_t guest_gs; /* the guest's GS (translated: the window's) */
 } S;
 
 static uint8_t *window(void)
@@ -886,6 +1017,8 @@ static void bt_trap(ucontext_t *uc, int signo)
 		S.steps++;
 		S.stepping = true;
 		g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffLL) | GUEST_SEL;
+		/* sigreturn keeps the selectors but CS and SS: load GS here */
+		asm volatile("mov %0, %%gs" : : "r"(S.guest_gs));
 		g[REG_RIP] = m->guest_eip;
 		g[REG_EFL] |= EFLAGS_TF;
 		return;
@@ -901,6 +1034,27 @@ static void bt_trap(ucontext_t *uc, int signo)
 		}
 		finish(uc, signo, END_LOST, m->guest_eip,
 		       "unexpected call out");
+	case BT_MAP_LIMIT:
+		/*
+		 * The check says the CPU would fault here.  A REP's check
+		 * covers its whole count in both directions: the monitor
+		 * finds out, here the instruction runs natively, one element
+		 * a step, until the check passes (or the CPU faults).
+		 */
+		if (m->guest_eip < CODE_SIZE &&
+		    !decode_insn(S.low + OFF_CODE + m->guest_eip,
+				 CODE_SIZE - m->guest_eip, &S.scratch) &&
+		    (S.scratch.insn.attributes &
+		     (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+		      ZYDIS_ATTRIB_HAS_REPNE))) {
+			S.limit_steps++;
+			S.stepping = true;
+			g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffLL) | GUEST_SEL;
+			g[REG_RIP] = m->guest_eip;
+			g[REG_EFL] |= EFLAGS_TF;
+			return;
+		}
+		finish(uc, signo, END_LIMIT, m->guest_eip, NULL);
 	default:
 		finish(uc, signo, END_LOST, m->guest_eip,
 		       "unexpected map kind");
@@ -921,6 +1075,7 @@ static void step_trap(ucontext_t *uc, int signo)
 	}
 	g[REG_EFL] &= ~(greg_t)EFLAGS_TF;
 	g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffLL) | TC_SEL;
+	asm volatile("mov %0, %%gs" : : "r"((uint16_t)WINDOW_SEL));
 	resume_at(uc, eip, &to);
 }
 
@@ -998,7 +1153,12 @@ static const char *setup(void)
 	    set_ldt(LDT_DATA, S.low32 + OFF_DATA, DATA_SIZE - 1, 0, 0) ||
 	    set_ldt(LDT_SMALL, S.low32 + OFF_DATA + SMALL_OFF, SMALL_LIM, 0,
 		    0) ||
-	    set_ldt(LDT_WINDOW, S.low32 + OFF_WINDOW, BT_VP_SIZE - 1, 0, 0))
+	    set_ldt(LDT_WINDOW, S.low32 + OFF_WINDOW, BT_VP_SIZE - 1, 0, 0) ||
+	    set_ldt(LDT_GS, S.low32 + OFF_DATA + GS_OFF, GS_LIM, 0, 0) ||
+	    set_ldt(LDT_TRUNC, S.low32 + OFF_DATA, TRUNC_LIM, 0, 0) ||
+	    set_ldt(LDT_TRUNC_G, S.low32 + OFF_DATA, TRUNC_G_PAGES - 1, 0, 1) ||
+	    set_ldt(LDT_TRUNC_SS, 0, ((S.low32 + TRUNC_SS_END) >> 12) - 1, 0,
+		    1))
 		return "modify_ldt(2) refused a data segment";
 	if (sigaltstack(&ss, NULL) || sigaction(SIGSEGV, &sa, NULL) ||
 	    sigaction(SIGILL, &sa, NULL) || sigaction(SIGFPE, &sa, NULL) ||
@@ -1015,6 +1175,7 @@ static const char *setup(void)
 				 .tc_size = TC_SIZE,
 				 .window = window(),
 				 .window_low = S.low32 + OFF_WINDOW,
+				 .gs_sel = WINDOW_SEL,
 				 .scratch = &S.scratch,
 				 .max_blocks = 1024,
 				 .max_map = 65536 };
@@ -1040,6 +1201,42 @@ static void load_guest_at(const unsigned char *start, const unsigned char *end,
 	memcpy(S.low + OFF_CODE + at, start, span(start, end));
 }
 
+/*
+ * The limit a segment register's accesses are checked against in checked
+ * translation: what the monitor puts in BT_VP_LIMIT for a segment it
+ * truncated; the flat segments of the process are not checked.
+ */
+static uint32_t check_limit(uint32_t sel)
+{
+	switch (sel) {
+	case DATA_SEL:
+		return DATA_SIZE - 1;
+	case SMALL_SEL:
+		return SMALL_LIM;
+	case GS_SEL:
+		return GS_LIM;
+	case TRUNC_SEL:
+		return TRUNC_LIM;
+	case TRUNC_G_SEL:
+		return TRUNC_G_PAGES * 0x1000 - 1;
+	case TRUNC_SS_SEL:
+		return S.low32 + TRUNC_SS_END - 1;
+	case WINDOW_SEL:
+		return BT_VP_SIZE - 1;
+	default:
+		return 0xffffffff;
+	}
+}
+
+/* Checked translation from now on, in a fresh cache, or back. */
+static void set_checked(bool on)
+{
+	if (!!S.c.checked == on)
+		return;
+	bt_cache_flush(&S.c);
+	S.c.checked = on;
+}
+
 /* Runs the loaded guest from st->eip natively or translated. */
 static void run(struct outcome *o, int mode, const struct start *st)
 {
@@ -1047,6 +1244,7 @@ static void run(struct outcome *o, int mode, const struct start *st)
 	struct bt_block *b;
 	unsigned int i;
 	uint16_t ds, es, gs, ss, fs;
+	uint32_t sel[6];
 
 	memset(o, 0, sizeof(*o));
 	o->map_kind = -1;
@@ -1060,18 +1258,25 @@ static void run(struct outcome *o, int mode, const struct start *st)
 	window_set_u32(BT_VP_IND_HITS, 0);
 	window_popf_table(st->viopl >> 4);
 	asm volatile("mov %%ss, %0; mov %%fs, %1" : "=r"(ss), "=r"(fs));
-	window_set_u32(BT_VP_SEL + 0, st->es);
-	window_set_u32(BT_VP_SEL + 4, GUEST_SEL);
-	window_set_u32(BT_VP_SEL + 8, ss);
-	window_set_u32(BT_VP_SEL + 12, DATA_SEL);
-	window_set_u32(BT_VP_SEL + 16, fs);
-	window_set_u32(BT_VP_SEL + 20, WINDOW_SEL);
+	sel[0] = st->es;
+	sel[1] = GUEST_SEL;
+	sel[2] = st->ss ? st->ss : ss;
+	sel[3] = st->ds ? st->ds : DATA_SEL;
+	sel[4] = fs;
+	sel[5] = st->gs;
+	for (i = 0; i < 6; i++) {
+		window_set_u32(BT_VP_SEL + 4 * i, sel[i]);
+		window_set_u32(BT_VP_LIMIT + 4 * i, check_limit(sel[i]));
+	}
+	window_set_u32(BT_VP_GUEST_GS, st->gs);
+	S.guest_gs = (uint16_t)st->gs;
 	S.nvif = st->vif;
 
 	*x = (struct ctx){ .eflags = st->eflags,
-			   .ds = DATA_SEL,
+			   .ss = sel[2],
+			   .ds = sel[3],
 			   .es = st->es,
-			   .gs = WINDOW_SEL,
+			   .gs = mode == RUN_BT ? WINDOW_SEL : st->gs,
 			   .eax = st->regs[R_EAX],
 			   .ecx = st->regs[R_ECX],
 			   .edx = st->regs[R_EDX],
@@ -1114,7 +1319,8 @@ static void run(struct outcome *o, int mode, const struct start *st)
 
 static const char *end_name(int end)
 {
-	static const char *const names[] = { "none", "hlt", "fault", "lost" };
+	static const char *const names[] = { "none", "hlt", "fault", "lost",
+					     "limit check" };
 
 	return names[end];
 }
@@ -1154,10 +1360,19 @@ static bool same(const struct outcome *n, const struct outcome *t,
 	long d;
 	int i;
 
-	if (n->end != t->end || n->eip != t->eip ||
-	    ((n->eflags ^ t->eflags) & FLAGS_MASK) || n->signo != t->signo ||
-	    n->trapno != t->trapno || n->err != t->err || n->cr2 != t->cr2)
+	if (t->end == END_LIMIT) {
+		/* the check's verdict: #GP(0) or #SS(0) right here */
+		if (n->end != END_FAULT || n->eip != t->eip ||
+		    (n->trapno != 13 && n->trapno != 12) || n->err ||
+		    ((n->eflags ^ t->eflags) & FLAGS_MASK) ||
+		    t->map_kind != BT_MAP_LIMIT)
+			ok = false;
+	} else if (n->end != t->end || n->eip != t->eip ||
+		   ((n->eflags ^ t->eflags) & FLAGS_MASK) ||
+		   n->signo != t->signo || n->trapno != t->trapno ||
+		   n->err != t->err || n->cr2 != t->cr2) {
 		ok = false;
+	}
 	for (i = 0; i < NREGS; i++)
 		if (!(skip & 1u << i) && n->regs[i] != t->regs[i])
 			ok = false;
@@ -1172,7 +1387,9 @@ static bool same(const struct outcome *n, const struct outcome *t,
 		ok = false;
 	}
 	if (t->end == END_FAULT && t->map_kind != BT_MAP_INSN &&
-	    !(t->stepped && t->map_kind == BT_MAP_STEP)) {
+	    !(S.c.checked && t->map_kind == BT_MAP_LIMIT) &&
+	    !(t->stepped &&
+	      (t->map_kind == BT_MAP_STEP || t->map_kind == BT_MAP_LIMIT))) {
 		fprintf(stderr, "#   the fault is not at a map INSN entry\n");
 		ok = false;
 	}
@@ -1199,6 +1416,14 @@ static struct outcome native_out, bt_out, warm_out;
 		ASSERT_TRUE(same(&native_out, &warm_out, skip)); \
 	} while (0)
 
+/* The same with checked translation (a fresh cache), then unchecked. */
+#define COMPARE_CHECKED(st, skip)   \
+	do {                        \
+		set_checked(true);  \
+		COMPARE(st, skip);  \
+		set_checked(false); \
+	} while (0)
+
 #define SETUP(name)                                         \
 	do {                                                \
 		const char *why_ = setup();                 \
@@ -1216,6 +1441,7 @@ static struct start default_start(void)
 			  0xc3d2e1f0, 0x11223344 },
 		.eflags = 0x202,
 		.es = DATA_SEL,
+		.gs = GS_SEL,
 		.vif = 0x02,
 	};
 
@@ -1233,6 +1459,7 @@ TEST(alu_flags)
 	SETUP(alu);
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
+	COMPARE_CHECKED(&st, 0);
 	/* Random inputs and flags through the same (warm) translation. */
 	for (i = 0; i < 16; i++) {
 		for (r = 0; r < NREGS; r++) {
@@ -1252,6 +1479,7 @@ TEST(memory_operands)
 	SETUP(mem);
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
+	COMPARE_CHECKED(&st, 0);
 }
 
 TEST(string_ops)
@@ -1263,6 +1491,9 @@ TEST(string_ops)
 	EXPECT_EQ(END_HLT, native_out.end);
 	st.eflags |= 0x400; /* DF set at entry */
 	COMPARE(&st, 0);
+	COMPARE_CHECKED(&st, 0);
+	st.eflags &= ~0x400u;
+	COMPARE_CHECKED(&st, 0);
 }
 
 TEST(stack_ops)
@@ -1272,6 +1503,7 @@ TEST(stack_ops)
 	SETUP(stack);
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
+	COMPARE_CHECKED(&st, 0);
 }
 
 TEST(control_flow)
@@ -1287,6 +1519,7 @@ TEST(control_flow)
 	EXPECT_LT(0, S.ind_misses);
 	EXPECT_LT(0, S.exits);
 	EXPECT_LT(0, S.c.stats.chained);
+	COMPARE_CHECKED(&st, 0);
 }
 
 TEST(indirect_branch_flags)
@@ -1305,6 +1538,12 @@ TEST(indirect_branch_flags)
 		ASSERT_EQ(END_HLT, native_out.end);
 	}
 	EXPECT_LT(0, window_u32(BT_VP_IND_HITS));
+	set_checked(true);
+	for (i = 0; i < 64; i++) {
+		st.eflags = 0x202 | (i & 1) | (i & 2) << 1 | (i & 4) << 2 |
+			    (i & 8) << 3 | (i & 16) << 3 | (i & 32) << 6;
+		COMPARE(&st, 0);
+	}
 }
 
 TEST(cx_loops)
@@ -1316,6 +1555,7 @@ TEST(cx_loops)
 	EXPECT_EQ(END_HLT, native_out.end);
 	EXPECT_EQ(0x10000, native_out.regs[R_ECX]);
 	EXPECT_EQ(2, native_out.regs[R_EBX] & 3);
+	COMPARE_CHECKED(&st, 0);
 }
 
 TEST(long_block)
@@ -1326,6 +1566,7 @@ TEST(long_block)
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
 	EXPECT_LE(4, S.translated); /* 181 instructions, 48 a block at most */
+	COMPARE_CHECKED(&st, 0);
 }
 
 TEST(cli_sti_virtual_if)
@@ -1357,6 +1598,7 @@ TEST(cli_sti_virtual_if)
 	EXPECT_EQ(0, memcmp(native_out.sti_eips, bt_out.sti_eips,
 			    sizeof(bt_out.sti_eips)));
 	EXPECT_EQ(GUEST_EIP(clisti_last, clisti), bt_out.sti_eips[2]);
+	COMPARE_CHECKED(&st, if_regs);
 }
 
 /* A fault: natively and translated at the same instruction, same state. */
@@ -1372,6 +1614,14 @@ static void check_fault(struct __test_metadata *_metadata,
 	EXPECT_TRUE(bt_in_tc(&S.c, bt_out.tc_rip));
 	if (!bt_out.stepped)
 		EXPECT_EQ(BT_MAP_INSN, bt_out.map_kind);
+	/* Checked: a limit fault is the check's verdict, others the CPU's. */
+	COMPARE_CHECKED(st, 0);
+	EXPECT_EQ(at, native_out.eip);
+	if (bt_out.end == END_LIMIT) {
+		EXPECT_EQ(BT_MAP_LIMIT, bt_out.map_kind);
+	} else if (!bt_out.stepped) {
+		EXPECT_EQ(BT_MAP_INSN, bt_out.map_kind);
+	}
 }
 
 TEST(fault_ds_limit)
@@ -1501,8 +1751,68 @@ TEST(native_steps)
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
 	EXPECT_EQ(0xfeedface, native_out.regs[R_EAX] - 1);
-	EXPECT_EQ(0x02, native_out.regs[R_ECX]); /* %gs:VIF */
-	EXPECT_LE(4, S.steps); /* %cs, %gs, callw, retw (and jmpw) */
+	EXPECT_LE(5, S.steps); /* %cs, jmp *%gs, callw, retw (and jmpw) */
+}
+
+TEST(gs_operands)
+{
+	struct start st = default_start();
+	uint32_t seed = 4242;
+	int i;
+
+	SETUP(gsops);
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_HLT, native_out.end);
+	EXPECT_EQ(0, S.steps);
+	/* it read the guest's GS, not the window */
+	EXPECT_EQ(native_out.data[GS_OFF + 0x80], native_out.regs[R_EDX]);
+	for (i = 0; i < 16; i++) {
+		seed = seed * 1103515245u + 12345u;
+		st.eflags = 0x202 | (seed & 0x8d5);
+		st.regs[R_EAX] = seed;
+		st.regs[R_EDX] = seed >> 7;
+		COMPARE(&st, 0);
+	}
+}
+
+/* A fault of the guest's instruction has the guest's GS loaded: its map
+ * entry is the flagged one, and the guest resumes at the entry before.
+ * (Run again unchecked: check_fault() ends with a checked run.) */
+static void check_gs_fault(struct __test_metadata *_metadata,
+			   const struct start *st)
+{
+	const struct bt_map *m;
+	struct bt_block *b;
+
+	COMPARE(st, 0);
+	m = bt_map_find(&S.c, bt_out.tc_rip, &b);
+	ASSERT_NE(NULL, m);
+	EXPECT_EQ(BT_MAPF_GUEST_GS, m->flags);
+	EXPECT_EQ(m[-1].guest_eip, m->guest_eip);
+	EXPECT_EQ(BT_MAP_INSN, m[-1].kind);
+}
+
+TEST(fault_gs_limit)
+{
+	struct start st = default_start();
+
+	SETUP(f_gslimit);
+	check_fault(_metadata, &st, GUEST_EIP(f_gslimit_at, f_gslimit), SIGSEGV,
+		    13);
+	EXPECT_EQ(0, native_out.err);
+	check_gs_fault(_metadata, &st);
+}
+
+TEST(fault_gs_null)
+{
+	struct start st = default_start();
+
+	SETUP(f_gsnull);
+	st.gs = 0;
+	check_fault(_metadata, &st, GUEST_EIP(f_gsnull_at, f_gsnull), SIGSEGV,
+		    13);
+	EXPECT_EQ(5, bt_out.regs[R_EAX]);
+	check_gs_fault(_metadata, &st);
 }
 
 /* An instruction across CS's limit: #GP at it, fetched natively. */
@@ -1549,6 +1859,7 @@ TEST(popfd)
 	S.popf_callouts = 0;
 	COMPARE(&st, virt);
 	EXPECT_EQ(10, S.popf_callouts);
+	COMPARE_CHECKED(&st, virt);
 }
 
 TEST(push_sreg)
@@ -1559,10 +1870,11 @@ TEST(push_sreg)
 	st.es = SMALL_SEL;
 	COMPARE(&st, 0);
 	EXPECT_EQ(END_HLT, native_out.end);
-	EXPECT_EQ(WINDOW_SEL, native_out.regs[R_EAX]);
+	EXPECT_EQ(GS_SEL, native_out.regs[R_EAX]);
 	EXPECT_EQ(DATA_SEL, native_out.regs[R_ECX]);
 	EXPECT_EQ(GUEST_SEL, native_out.regs[R_ESI]);
 	EXPECT_EQ(SMALL_SEL, native_out.regs[R_EDI]);
+	COMPARE_CHECKED(&st, 0);
 }
 
 TEST(fault_jmp_past_cs_limit)
@@ -1615,6 +1927,147 @@ TEST(fault_popfd_page)
 	EXPECT_EQ(S.low32 + OFF_GUARD, native_out.cr2);
 	EXPECT_EQ(0x77, bt_out.regs[R_ECX]);
 	EXPECT_EQ(0x02, bt_out.vif); /* the virtual IF untouched */
+}
+
+/* --- truncated limits: the CPU and the checked translation agree -------- */
+
+/*
+ * The last bytes below a truncated DS limit load and store; one more byte
+ * faults: natively, translated (the CPU checks the limit on the copied
+ * MOV) and checked (the check calls out at that MOV, registers intact).
+ */
+static void truncated_load(struct __test_metadata *_metadata, uint32_t ds,
+			   uint32_t limit)
+{
+	struct start st = default_start();
+	uint32_t at = GUEST_EIP(t_load_at, t_load);
+
+	st.ds = ds;
+	st.regs[R_EBX] = limit - 3;
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_FAULT, native_out.end);
+	EXPECT_EQ(at, native_out.eip);
+	EXPECT_EQ(13, native_out.trapno);
+	EXPECT_EQ(0, native_out.err);
+	EXPECT_EQ(0x5a, S.low[OFF_DATA + limit]); /* the last byte written */
+	COMPARE_CHECKED(&st, 0);
+	EXPECT_EQ(END_LIMIT, bt_out.end);
+	EXPECT_EQ(at, bt_out.eip);
+	EXPECT_EQ(END_LIMIT, warm_out.end);
+	/* a limit one dword further: no fault anywhere */
+	st.regs[R_EBX] = limit - 7;
+	COMPARE_CHECKED(&st, 0);
+	EXPECT_EQ(END_HLT, native_out.end);
+}
+
+TEST(truncated_ds_byte_granular)
+{
+	SETUP(t_load);
+	truncated_load(_metadata, TRUNC_SEL, TRUNC_LIM);
+}
+
+TEST(truncated_ds_page_granular)
+{
+	SETUP(t_load);
+	truncated_load(_metadata, TRUNC_G_SEL, TRUNC_G_PAGES * 0x1000 - 1);
+}
+
+/*
+ * REP STOS across the limit: the CPU stores up to the limit and faults at
+ * the first element past it (EDI, ECX there).  The check, covering the
+ * whole count, fails before the first element; run natively element by
+ * element after it (as the monitor resolves it) the REP ends exactly as
+ * on the CPU.
+ */
+TEST(truncated_rep_stos)
+{
+	struct start st = default_start();
+
+	SETUP(t_rep);
+	st.es = TRUNC_SEL;
+	check_fault(_metadata, &st, GUEST_EIP(t_rep_start, t_rep) + 12, SIGSEGV,
+		    13);
+	EXPECT_EQ(TRUNC_LIM + 1, native_out.regs[R_EDI]);
+	EXPECT_EQ(0x20 - (TRUNC_LIM + 1 - 0x27f0), native_out.regs[R_ECX]);
+	EXPECT_TRUE(bt_out.stepped);
+	EXPECT_EQ(BT_MAP_LIMIT, bt_out.map_kind);
+	EXPECT_LT(0, S.limit_steps);
+}
+
+/*
+ * REP STOS downwards past offset 0: the CPU faults at the element that
+ * wraps; the check sees the wrap before the first (its downward end).
+ */
+TEST(truncated_rep_stos_wraps_down)
+{
+	struct start st = default_start();
+
+	SETUP(t_repdown);
+	st.es = TRUNC_SEL;
+	check_fault(_metadata, &st, GUEST_EIP(t_repdown_at, t_repdown), SIGSEGV,
+		    13);
+	EXPECT_EQ(0xffffffff, native_out.regs[R_EDI]);
+	EXPECT_EQ(0x10 - 5, native_out.regs[R_ECX]);
+	EXPECT_TRUE(bt_out.stepped);
+	EXPECT_EQ(BT_MAP_LIMIT, bt_out.map_kind);
+}
+
+/* REP within the limit: no verdict, whichever way DF points. */
+TEST(truncated_rep_within)
+{
+	struct start st = default_start();
+
+	SETUP(t_rep_ok);
+	st.es = TRUNC_SEL;
+	st.ds = TRUNC_SEL;
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_HLT, native_out.end);
+	COMPARE_CHECKED(&st, 0);
+	EXPECT_EQ(END_HLT, bt_out.end);
+	/* the downward REP from 0x27ff is a false alarm until half done */
+	EXPECT_LT(0, S.limit_steps);
+}
+
+/* POP at the truncated end of SS: #SS(0), and the check's verdict. */
+TEST(truncated_ss_pop)
+{
+	struct start st = default_start();
+	uint32_t at = GUEST_EIP(t_stack_at, t_stack);
+
+	SETUP(t_stack);
+	st.ss = TRUNC_SS_SEL;
+	st.regs[R_ESP] = TRUNC_SS_END - 8;
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_FAULT, native_out.end);
+	EXPECT_EQ(at, native_out.eip);
+	EXPECT_EQ(SIGBUS, native_out.signo);
+	EXPECT_EQ(12, native_out.trapno);
+	COMPARE_CHECKED(&st, 0);
+	EXPECT_EQ(END_LIMIT, bt_out.end);
+	EXPECT_EQ(at, bt_out.eip);
+}
+
+/* PUSH across the truncated end of SS from above: #SS(0) at the push. */
+TEST(truncated_ss_push)
+{
+	struct start st = default_start();
+	uint32_t at = GUEST_EIP(t_push_at, t_push);
+
+	SETUP(t_push);
+	st.ss = TRUNC_SS_SEL;
+	st.regs[R_ESP] = TRUNC_SS_END + 2;
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_FAULT, native_out.end);
+	EXPECT_EQ(at, native_out.eip);
+	EXPECT_EQ(12, native_out.trapno);
+	COMPARE_CHECKED(&st, 0);
+	EXPECT_EQ(END_LIMIT, bt_out.end);
+	EXPECT_EQ(at, bt_out.eip);
+	EXPECT_EQ(st.regs[R_EDX] + 1, bt_out.regs[R_EDX]);
+	/* 4 bytes lower the push fits: no verdict */
+	st.regs[R_ESP] = TRUNC_SS_END - 2;
+	COMPARE_CHECKED(&st, 0);
+	EXPECT_EQ(END_HLT, bt_out.end);
 }
 
 TEST_HARNESS_MAIN

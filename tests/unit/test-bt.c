@@ -180,7 +180,6 @@ TEST_F(bt, ident_copied_exactly)
 		0x8d, 0x04, 0x85, 0,	0x10, 0, 0, /* lea 0x1000(,%eax,4) */
 		0xf0, 0x0f, 0xb1, 0x0a, /* lock cmpxchg %ecx,(%edx) */
 		0xf3, 0xa5,		/* rep movsl */
-		0x0f, 0xa2,		/* cpuid */
 		0x0f, 0x31,		/* rdtsc */
 		0x64, 0x8b, 0x00,	/* mov %fs:(%eax),%eax */
 		0x26, 0x89, 0x08,	/* mov %ecx,%es:(%eax) */
@@ -190,8 +189,9 @@ TEST_F(bt, ident_copied_exactly)
 		0xc9,			/* leave */
 		0xf4,			/* hlt */
 	};
-	static const bt_u32 lens[] = { 1, 2, 3, 3, 7, 4, 2, 2,
-				       2, 3, 3, 3, 4, 2, 1 };
+	static const bt_u32 lens[] = {
+		1, 2, 3, 3, 7, 4, 2, 2, 3, 3, 3, 4, 2, 1
+	};
 	struct rig *r = &self->r;
 	struct bt_block *b;
 	bt_u32 off = 0;
@@ -203,19 +203,19 @@ TEST_F(bt, ident_copied_exactly)
 		     "IDENT copy");
 	TC_IS(b->tc_off + sizeof(code) - 1, CALLOUT);
 	EXPECT_EQ(sizeof(code) + 1, b->tc_len);
-	EXPECT_EQ(15, b->ninsns);
-	EXPECT_EQ(16, b->map_count);
-	for (i = 0; i < 15; i++) {
+	EXPECT_EQ(14, b->ninsns);
+	EXPECT_EQ(15, b->map_count);
+	for (i = 0; i < 14; i++) {
 		MAP_IS(b, i, BT_MAP_INSN, E + off, off);
 		off += lens[i];
 	}
-	MAP_IS(b, 15, BT_MAP_CALLOUT, E + off, off);
+	MAP_IS(b, 14, BT_MAP_CALLOUT, E + off, off);
 	/* the HLT is emulated from guest memory: not part of the block */
 	EXPECT_EQ(E, b->lin_start);
 	EXPECT_EQ(E + off, b->lin_end);
 	EXPECT_EQ(0, r->c.stats.refused);
 	EXPECT_EQ(1, r->c.stats.blocks);
-	EXPECT_EQ(15, r->c.stats.insns);
+	EXPECT_EQ(14, r->c.stats.insns);
 }
 
 /* --- direct branches ------------------------------------------------------ */
@@ -522,11 +522,21 @@ TEST_F(bt, sti_shadow_on_a_callout_or_step)
 	MAP_IS(b, 2, BT_MAP_CALLOUT, E + 1, STI_LEN);
 	EXPECT_EQ(1, MAPE(r, b, 2)->shadow);
 
-	PUT(E + 0x100, 0xfb, 0x65, 0x8b, 0x00); /* sti; mov %gs:(%eax),%eax */
+	PUT(E + 0x100, 0xfb, 0x2e, 0x8b, 0x00); /* sti; mov %cs:(%eax),%eax */
 	b = xlate(_metadata, r, E + 0x100);
 	ASSERT_EQ(3, b->map_count);
 	MAP_IS(b, 2, BT_MAP_STEP, E + 0x101, STI_LEN);
 	EXPECT_EQ(1, MAPE(r, b, 2)->shadow);
+
+	/* both entries of a %gs operand's rewrite are in the shadow */
+	PUT(E + 0x200, 0xfb, 0x65, 0x8b, 0x00, 0xf4); /* mov %gs:(%eax),%eax */
+	b = xlate(_metadata, r, E + 0x200);
+	ASSERT_EQ(5, b->map_count);
+	MAP_IS(b, 2, BT_MAP_INSN, E + 0x201, STI_LEN);
+	MAP_IS(b, 3, BT_MAP_INSN, E + 0x201, STI_LEN + 7);
+	EXPECT_EQ(1, MAPE(r, b, 2)->shadow);
+	EXPECT_EQ(1, MAPE(r, b, 3)->shadow);
+	EXPECT_EQ(0, MAPE(r, b, 4)->shadow);
 }
 
 /*
@@ -679,13 +689,8 @@ static const struct insn_case {
 
 /* What runs natively, alone (BT_MAP_STEP). */
 static const struct insn_case steps[] = {
-	/* memory through %gs (the window's) or %cs (the TC's) */
-	{ "mov %gs:(%eax),%eax", { 0x65, 0x8b, 0x00 }, 3 },
+	/* memory through %cs (the TC's), branches through %gs and %cs */
 	{ "mov %cs:(%eax),%eax", { 0x2e, 0x8b, 0x00 }, 3 },
-	{ "mov %gs:0x10,%eax", { 0x65, 0xa1, 0x10, 0, 0, 0 }, 6 },
-	{ "incl %gs:(%ebx)", { 0x65, 0xff, 0x03 }, 3 },
-	{ "pushl %gs:(%eax)", { 0x65, 0xff, 0x30 }, 3 },
-	{ "movsl %gs:(%esi),%es:(%edi)", { 0x65, 0xa5 }, 2 },
 	{ "xlat %cs:(%ebx)", { 0x2e, 0xd7 }, 2 },
 	{ "jmp *%gs:(%eax)", { 0x65, 0xff, 0x20 }, 3 },
 	{ "jmp *%cs:4(%eax)", { 0x2e, 0xff, 0x60, 0x04 }, 4 },
@@ -753,12 +758,82 @@ TEST_F(bt, sensitive_instructions_call_out)
 			    false);
 }
 
-TEST_F(bt, gs_cs_operands_16bit_branches_and_oddities_step)
+TEST_F(bt, cs_operands_16bit_branches_and_oddities_step)
 {
 	unsigned int i;
 
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		expect_stop(_metadata, &self->r, &steps[i], E + 0x20 * i, true);
+}
+
+/*
+ * A %gs memory operand names the guest's GS, while translated code's %gs
+ * is the window: the instruction runs between a load of the guest's GS
+ * (its hardware selector, from the window) and a load of the window's
+ * selector, read through CS from the copy after the indirect-branch
+ * routine.  Two entries: the load, and the instruction itself, flagged.
+ * Before, these were native steps, whose single-step #DB QEMU's TCG
+ * (MTTCG) takes without the arithmetic flags when the instruction is an
+ * atomic it cannot do in parallel (a misaligned XCHG, a LOCK prefix):
+ * difftest case 2542.
+ */
+static const struct insn_case gs_mems[] = {
+	{ "mov %gs:(%eax),%eax", { 0x65, 0x8b, 0x00 }, 3 },
+	{ "mov %gs:0x10,%eax", { 0x65, 0xa1, 0x10, 0, 0, 0 }, 6 },
+	{ "incl %gs:(%ebx)", { 0x65, 0xff, 0x03 }, 3 },
+	{ "pushl %gs:(%eax)", { 0x65, 0xff, 0x30 }, 3 },
+	{ "popl %gs:4(%esp)", { 0x65, 0x8f, 0x44, 0x24, 0x04 }, 5 },
+	{ "movsl %gs:(%esi),%es:(%edi)", { 0x65, 0xa5 }, 2 },
+	{ "rep movsb %gs:(%esi),%es:(%edi)", { 0xf3, 0x65, 0xa4 }, 3 },
+	{ "xchg %ecx,%gs:0x891f(%eax)",
+	  { 0x65, 0x87, 0x88, 0x1f, 0x89, 0, 0 },
+	  7 },
+	{ "lock addl $1,%gs:2(%ebx)",
+	  { 0xf0, 0x65, 0x83, 0x43, 0x02, 0x01 },
+	  6 },
+	{ "cmpxchg8b %gs:(%edi)", { 0x65, 0x0f, 0xc7, 0x0f }, 4 },
+	{ "mov %gs:(%bx,%si),%ax", { 0x65, 0x67, 0x66, 0x8b, 0x00 }, 5 },
+};
+
+TEST_F(bt, gs_operands_run_with_the_guest_gs)
+{
+	static const bt_u8 load[] = {
+		0x65, 0x8e, 0x2d, BT_VP_GUEST_GS, 0, 0, 0
+	};
+	struct rig *r = &self->r;
+	bt_u32 k = TCA(r, r->c.gs_sel_const);
+	const bt_u8 back[] = { 0x2e, 0x8e, 0x2d, k, k >> 8, k >> 16, k >> 24 };
+	unsigned int i;
+
+	/* the copy of the window's selector, in the routine's part */
+	ASSERT_GE(r->c.prologue_end, r->c.gs_sel_const + 2);
+	EXPECT_EQ(RIG_GS_SEL & 0xff, *TCP(r, r->c.gs_sel_const));
+	EXPECT_EQ(RIG_GS_SEL >> 8, *TCP(r, r->c.gs_sel_const + 1));
+	for (i = 0; i < sizeof(gs_mems) / sizeof(gs_mems[0]); i++) {
+		const struct insn_case *ic = &gs_mems[i];
+		bt_u32 eip = E + 0x20 * i, len = ic->len;
+		struct bt_block *b;
+
+		r->mem[eip - r->base] = 0x90;
+		rig_code(r, eip + 1, ic->code, len);
+		r->mem[eip + 1 + len - r->base] = 0xf4;
+		b = xlate(_metadata, r, eip);
+		ASSERT_EQ(2, b->ninsns);
+		EXPECT_EQ(0x90, *TCP(r, b->tc_off));
+		expect_bytes(_metadata, TCP(r, b->tc_off + 1), load,
+			     sizeof(load), ic->name);
+		expect_bytes(_metadata, TCP(r, b->tc_off + 8), ic->code, len,
+			     ic->name);
+		expect_bytes(_metadata, TCP(r, b->tc_off + 8 + len), back,
+			     sizeof(back), ic->name);
+		ASSERT_EQ(4, b->map_count);
+		MAP_IS(b, 1, BT_MAP_INSN, eip + 1, 1);
+		EXPECT_EQ(0, MAPE(r, b, 1)->flags);
+		MAP_IS(b, 2, BT_MAP_INSN, eip + 1, 8);
+		EXPECT_EQ(BT_MAPF_GUEST_GS, MAPE(r, b, 2)->flags);
+		MAP_IS(b, 3, BT_MAP_CALLOUT, eip + 1 + len, 8 + len + 7);
+	}
+	EXPECT_EQ(0, r->c.stats.refused);
 }
 
 /* Code that cannot be fetched whole: the guest buffer's end, CS limit. */
@@ -820,7 +895,7 @@ TEST_F(bt, hot_instruction_calls_out)
 	EXPECT_EQ(0, r->c.stats.refused);
 
 	/* STEP stays STEP */
-	PUT(E + 0x100, 0x90, 0x65, 0x8b, 0x00);
+	PUT(E + 0x100, 0x90, 0x2e, 0x8b, 0x00);
 	r->hot_eip = E + 0x101;
 	b = xlate(_metadata, r, E + 0x100);
 	MAP_IS(b, 1, BT_MAP_STEP, E + 0x101, 1);
@@ -910,6 +985,16 @@ TEST(classify_stack_instructions_hidden_ss)
 	CLASS_OF(CLASS_CALLOUT, 0x66, 0x8c, 0xc8); /* mov %cs,%ax */
 }
 
+/* CPUID is not sensitive, but the guest must see the CPU model. */
+TEST(classify_cpuid_calls_out)
+{
+	static const bt_u8 cpuid[] = { 0x0f, 0xa2 };
+	struct decoded_insn cd;
+
+	ASSERT_EQ(0, decode_insn(cpuid, sizeof(cpuid), &cd));
+	EXPECT_EQ(CLASS_CALLOUT, bt_classify(&cd));
+}
+
 TEST(classify_branches)
 {
 	CLASS_OF(CLASS_JMP, 0xeb, 0x00);
@@ -928,7 +1013,6 @@ TEST(classify_branches)
 	CLASS_OF(CLASS_STI, 0xfb);
 	/* ordinary instructions that look special */
 	CLASS_OF(CLASS_IDENT, 0x0f, 0x0b);	 /* ud2: faults natively */
-	CLASS_OF(CLASS_IDENT, 0x0f, 0xa2);	 /* cpuid */
 	CLASS_OF(CLASS_IDENT, 0x65, 0x8d, 0x00); /* lea %gs:(%eax): no access */
 }
 

@@ -407,7 +407,7 @@ TEST_F(mb, probe_picks_loader)
 	write_file(path, bz, sizeof(bz));
 	EXPECT_EQ(-1, loader__load(&self->ram, &args, &self->cpu, self->err));
 	EXPECT_EQ(0, strcmp(self->err + strlen(path),
-			    ": Linux bzImage boot is not supported yet"));
+			    ": not a bzImage: no 0xAA55 boot flag"));
 
 	memset(bz, 0, sizeof(bz));
 	write_file(path, bz, sizeof(bz));

@@ -80,6 +80,7 @@ TEST(defaults)
 	EXPECT_EQ(ACCEL_BT, o.accel);
 	EXPECT_FALSE(o.stats);
 	EXPECT_FALSE(o.testdev);
+	EXPECT_FALSE(o.bt_checked);
 	EXPECT_EQ(NULL, o.initrd);
 	EXPECT_EQ(NULL, o.append);
 }
@@ -103,6 +104,10 @@ TEST(all_options)
 	ASSERT_EQ(OPTIONS_OK,
 		  parse(&o, err, "--kernel", "k", "--accel=tae", END));
 	EXPECT_EQ(ACCEL_TAE, o.accel);
+	ASSERT_EQ(OPTIONS_OK, parse(&o, err, "--bt-checked", "--kernel", "k",
+				    "--accel", "bt", END));
+	EXPECT_TRUE(o.bt_checked);
+	EXPECT_EQ(ACCEL_BT, o.accel);
 }
 
 TEST(errors)
@@ -130,6 +135,15 @@ TEST(errors)
 	EXPECT_EQ(OPTIONS_ERROR,
 		  parse(&o, err, "--kernel", "k", "--mem", "0", END));
 	EXPECT_EQ(OPTIONS_HELP, parse(&o, err, "--kernel", "k", "--help", END));
+	/* the bound checks are the translator's: bt only */
+	EXPECT_EQ(OPTIONS_ERROR, parse(&o, err, "--kernel", "k", "--bt-checked",
+				       "--accel", "tae", END));
+	EXPECT_STREQ("--bt-checked is for --accel bt, not tae", err);
+	EXPECT_EQ(OPTIONS_ERROR, parse(&o, err, "--kernel", "k", "--accel",
+				       "kvm", "--bt-checked", END));
+	EXPECT_STREQ("--bt-checked is for --accel bt, not kvm", err);
+	EXPECT_EQ(OPTIONS_ERROR,
+		  parse(&o, err, "--kernel", "k", "--bt-checked=1", END));
 }
 
 TEST_HARNESS_MAIN

@@ -41,7 +41,7 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 include tests/unit/silicon.mk
 # test-bt, test-bt-fuzz, test-translate: the binary translator, bt/ built for userland
 # ($(BT_LIB), bt/bt.mk) over the same Zydis.
-UNIT_BT_TESTS	:= test-bt test-bt-fuzz test-translate
+UNIT_BT_TESTS	:= test-bt test-bt-check test-bt-fuzz test-translate
 $(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): UNIT_CFLAGS += $(BT_INC)
 $(patsubst %,$(UNIT_OBJDIR)/%.o,$(UNIT_BT_TESTS)): | $(ZYDIS_NEEDED)
 $(patsubst %,$(O)/tests/unit/%,$(UNIT_BT_TESTS)): $(BT_LIB) $(ZYDIS_LIB)
@@ -58,3 +58,14 @@ $(BT_LIBFUZZER): tests/unit/test-bt-fuzz.c tests/unit/btrig.h $(wildcard bt/*.c 
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DBT_LIBFUZZER \
 		-D_GNU_SOURCE -Ikmod/uapi -I$(KSELFTEST_INC) $(BT_INC) -o $@ \
 		tests/unit/test-bt-fuzz.c $(wildcard bt/*.c) monitor/decode.c $(ZYDIS_LIB)
+
+# test-shadow: shadow paging's page-table walker (shadow/walk.c) for userland.
+UNIT_SHADOW_OBJ	:= $(UNIT_OBJDIR)/shadow-walk.o
+$(UNIT_OBJDIR)/test-shadow.o $(UNIT_SHADOW_OBJ): UNIT_CFLAGS += -Ishadow
+$(O)/tests/unit/test-shadow: $(UNIT_SHADOW_OBJ)
+
+$(UNIT_SHADOW_OBJ): shadow/walk.c
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(UNIT_SHADOW_OBJ:.o=.d)
