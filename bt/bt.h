@@ -52,8 +52,16 @@ typedef uint64_t bt_u64;
 #define BT_VP_GUEST_GS \
 	0x24 /* u32: the hardware selector of the guest's GS (its shadow slot \
 	      * or stale copy), loaded around a %gs memory operand */
-#define BT_VP_SEL  0x40	 /* u32[6]: the guest's ES CS SS DS FS GS selectors */
-#define BT_VP_POPF 0x100 /* u8[256]: POPFD needs the monitor, by bits 15:8 */
+#define BT_VP_SEL_TMP 0x28 /* u8: a selector's bits 7:0, for a segment load */
+#define BT_VP_SEL     0x40 /* u32[6]: the guest's ES CS SS DS FS GS selectors */
+#define BT_VP_POPF    0x100 /* u8[256]: POPFD needs the monitor, by bits 15:8 */
+/*
+ * Whether a segment load must call out, by selector (bt_cache_init()):
+ * SEL_HI[bits 15:8] is 0, 0x100 or 0x200 (index below 480, 480-511,
+ * above), SEL_CHECK[that + bits 7:0] nonzero for RPL 1 and index >= 496.
+ */
+#define BT_VP_SEL_HI	0x400 /* u32[256] */
+#define BT_VP_SEL_CHECK 0x800 /* u8[768] */
 /*
  * Checked translation (bt/check.c): the limit each segment register's
  * accesses are checked against (ES CS SS DS FS GS; 0xffffffff: none), and
@@ -195,8 +203,9 @@ struct bt_cache {
 #define BT_PAGE_HASH	  4096
 #define BT_MAX_INSNS	  48   /* guest instructions per block, at most */
 #define BT_MAX_BLOCK_CODE 1024 /* TC bytes one block may need, at most */
-/* A block ends when less than this is left for one more instruction. */
-#define BT_INSN_ROOM  96
+/* A block takes no more instructions once fewer TC bytes than this are left:
+ * the longest translation of one (a segment load, about 90) and a jump. */
+#define BT_INSN_ROOM  112
 #define BT_CHECK_ROOM 384 /* ... plus this with checked translation */
 #define BT_MAX_CHECKS 3	  /* bound checks before one instruction */
 
@@ -204,6 +213,9 @@ struct bt_cache {
 #define BT_OK	  0
 #define BT_EFULL  -1 /* no room: flush and try again */
 #define BT_EFETCH -2 /* no byte of code could be read at the EIP */
+
+/* The first GDT index that is not the guest's (the monitor's slots). */
+#define BT_GUEST_GDT_SLOTS 496
 
 /* cache.c */
 void bt_cache_init(struct bt_cache *c);

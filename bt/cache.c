@@ -151,9 +151,41 @@ void bt_cache_flush(struct bt_cache *c)
 	bt_fast_clear(c);
 }
 
+/*
+ * What an inline segment load checks (translate.c): SEL_HI by the
+ * selector's bits 15:8 (0: every index below BT_GUEST_GDT_SLOTS, 0x200:
+ * none, 0x100: the byte where they begin), SEL_CHECK by that plus bits
+ * 7:0, nonzero for RPL 1 and for the monitor's indexes.  Constant.
+ */
+static void sel_tables(struct bt_cache *c)
+{
+	const bt_u32 first = BT_GUEST_GDT_SLOTS << 3; /* the first such sel */
+	bt_u8 *w = c->window;
+	bt_u32 i;
+
+	for (i = 0; i < 256; i++) {
+		bt_u32 cls = 1;
+
+		if ((i << 8) + 0xff < first)
+			cls = 0;
+		else if (i << 8 >= first)
+			cls = 2;
+		wr32(w + BT_VP_SEL_HI + 4 * i, cls << 8);
+	}
+	for (i = 0; i < 256; i++) {
+		bt_u8 rpl1 = (i & 3) == 1;
+
+		w[BT_VP_SEL_CHECK + i] = rpl1;
+		w[BT_VP_SEL_CHECK + 0x100 + i] =
+			rpl1 || ((first & 0xff00) | i) >= first;
+		w[BT_VP_SEL_CHECK + 0x200 + i] = 1;
+	}
+}
+
 void bt_cache_init(struct bt_cache *c)
 {
 	emit_prologue(c);
+	sel_tables(c);
 	bt_cache_flush(c);
 }
 

@@ -66,6 +66,37 @@ static bool uses_gs_or_cs(const struct decoded_insn *d)
 	       uses_segment(d, ZYDIS_REGISTER_CS);
 }
 
+static bool is_data_sreg(ZydisRegister r)
+{
+	return r == ZYDIS_REGISTER_DS || r == ZYDIS_REGISTER_ES ||
+	       r == ZYDIS_REGISTER_FS;
+}
+
+/*
+ * MOV DS/ES/FS, r/m16 and POP DS/ES/FS.  GS is the translator's, SS needs
+ * the monitor (RPL 0 selectors, the interrupt shadow), a %gs or %cs
+ * operand reaches the translator's segments.
+ */
+static bool loads_data_sreg(const struct decoded_insn *d)
+{
+	const ZydisDecodedOperand *op = &d->ops[0];
+
+	return d->insn.operand_count &&
+	       op->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       op->visibility != ZYDIS_OPERAND_VISIBILITY_HIDDEN &&
+	       is_data_sreg(op->reg.value) && !uses_gs_or_cs(d);
+}
+
+/* MOV r16/r32, Sreg (a memory destination calls out). */
+static bool reads_sreg(const struct decoded_insn *d)
+{
+	return d->insn.operand_count >= 2 &&
+	       d->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       !is_sreg(d->ops[0].reg.value) &&
+	       d->ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	       is_sreg(d->ops[1].reg.value);
+}
+
 static enum bt_class classify_branch(const struct decoded_insn *d)
 {
 	const ZydisDecodedOperand *op = &d->ops[0];
@@ -114,6 +145,16 @@ enum bt_class bt_classify(const struct decoded_insn *d)
 		if (d->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
 		    is_sreg(d->ops[0].reg.value) && d->insn.operand_width == 32)
 			return CLASS_PUSH_SREG;
+		break;
+	case ZYDIS_MNEMONIC_POP:
+		if (loads_data_sreg(d))
+			return CLASS_LOAD_SREG;
+		break;
+	case ZYDIS_MNEMONIC_MOV:
+		if (loads_data_sreg(d))
+			return CLASS_LOAD_SREG;
+		if (reads_sreg(d))
+			return CLASS_READ_SREG;
 		break;
 	/* Robin & Irvine's sensitive unprivileged instructions */
 	case ZYDIS_MNEMONIC_PUSHF:

@@ -21,6 +21,8 @@ enum bt_class {
 	CLASS_POPF,	 /* inline unless IOPL or TF change, or an IRQ waits */
 	CLASS_PUSH_SREG, /* inline: the guest's selector from the window */
 	CLASS_GS_MEM,	 /* a %gs memory operand: run with the guest's GS */
+	CLASS_LOAD_SREG, /* MOV/POP to DS, ES, FS: inline, checked selector */
+	CLASS_READ_SREG, /* MOV Sreg to a register: from the window */
 	CLASS_CALLOUT,	 /* emulated by the monitor */
 	CLASS_STEP,	 /* run natively, alone (CS operands, oddities) */
 };

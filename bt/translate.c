@@ -337,6 +337,118 @@ static void emit_checks(struct tblock *t, bt_u32 eip, const bt_u8 *bytes)
 	t->shadow_next = shadow;
 }
 
+/*
+ * The guest's prefixes a copy of its memory operand keeps, once each: the
+ * segment override (the last one counts) and the address size.
+ */
+static void emit_operand_prefixes(struct tblock *t, const bt_u8 *bytes,
+				  bt_u32 opcode_at)
+{
+	bt_u8 seg = 0, addr16 = 0;
+	bt_u32 i;
+
+	for (i = 0; i < opcode_at; i++) {
+		bt_u8 p = bytes[i];
+
+		if (p == 0x26 || p == 0x36 || p == 0x3e || p == 0x64)
+			seg = p;
+		else if (p == 0x67)
+			addr16 = p;
+	}
+	if (seg)
+		emit_u8(&t->e, seg);
+	if (addr16)
+		emit_u8(&t->e, addr16);
+}
+
+/*
+ * MOV DS/ES/FS, r/m16 and POP DS/ES/FS.  The instruction itself runs: at
+ * CPL 1 on the shadow GDT the CPU checks and loads what a CPU at CPL 0
+ * would, with two exceptions the translation tests first (BT_VP_SEL_HI,
+ * BT_VP_SEL_CHECK): RPL 1 over a DPL 0 descriptor, which the shadow's DPL
+ * 1 lets through (SDM 3A "Privilege Level Checking When Accessing Data
+ * Segments": DPL >= max(CPL, RPL)), and indexes from BT_GUEST_GDT_SLOTS
+ * on, which name the monitor's slots.  Those call out.  The selector is
+ * read as the instruction reads it (a register, its memory operand, the
+ * top of the stack), so a fault there is the instruction's, at its second
+ * entry, with nothing changed (ECX is only saved); a fault of the load
+ * itself (#GP, #NP, #SS, an LDT selector) is at its last, where the monitor
+ * emulates it (emulate_load_sreg()).  The new selector then goes to the window
+ * (BT_VP_SEL), where PUSH and MOV from Sreg read it.  No step changes a
+ * flag: MOV, MOVZX, JECXZ, MOV Sreg.
+ */
+static void emit_load_sreg(struct tblock *t, const bt_u8 *bytes, bt_u32 eip)
+{
+	static const bt_u8 top[4] = { 0x66, 0x8b, 0x0c, 0x24 };
+	static const bt_u8 ch[3] = { 0x0f, 0xb6, 0xcd };
+	static const bt_u8 hi[4] = { 0x65, 0x8b, 0x0c, 0x8d };
+	static const bt_u8 check[4] = { 0x65, 0x0f, 0xb6, 0x89 };
+	const ZydisDecodedInstruction *in = &t->d->insn;
+	bt_u32 n = t->d->ops[0].reg.value - ZYDIS_REGISTER_ES;
+	bt_u32 modrm_at = in->raw.modrm.offset;
+	bt_u8 modrm = bytes[modrm_at];
+
+	emit_store_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	add_map_again(t, BT_MAP_INSN, eip); /* the read may fault */
+	if (in->mnemonic == ZYDIS_MNEMONIC_POP) {
+		emit_bytes(&t->e, top, 4); /* mov (%esp), %cx */
+	} else if ((modrm >> 6) == 3) {
+		if ((modrm & 7) != REG_ECX) { /* mov %r16, %cx */
+			emit_u8(&t->e, 0x66);
+			emit_u8(&t->e, 0x89);
+			emit_u8(&t->e,
+				(bt_u8)(0xc0 | (modrm & 7) << 3 | REG_ECX));
+		}
+	} else { /* mov m16, %cx: the guest's operand */
+		emit_operand_prefixes(t, bytes, modrm_at - 1);
+		emit_u8(&t->e, 0x66);
+		emit_u8(&t->e, 0x8b);
+		emit_u8(&t->e, (bt_u8)((modrm & 0xc7) | REG_ECX << 3));
+		emit_bytes(&t->e, bytes + modrm_at + 1,
+			   in->length - modrm_at - 1u);
+	}
+	emit_gs_modrm(&t->e, 0x88, REG_ECX, BT_VP_SEL_TMP); /* mov %cl, m */
+	emit_bytes(&t->e, ch, 3); /* movzbl %ch, %ecx */
+	emit_bytes(&t->e, hi, 4); /* mov %gs:SEL_HI(,%ecx,4), %ecx */
+	emit_u32(&t->e, BT_VP_SEL_HI);
+	emit_gs_modrm(&t->e, 0x8a, REG_ECX, BT_VP_SEL_TMP); /* mov m, %cl */
+	emit_bytes(&t->e, check, 4); /* movzbl %gs:SEL_CHECK(%ecx), %ecx */
+	emit_u32(&t->e, BT_VP_SEL_CHECK);
+	emit_u8(&t->e, 0xe3); /* jecxz over the call out */
+	emit_u8(&t->e, 9);
+	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	add_map_again(t, BT_MAP_CALLOUT, eip);
+	emit_callout(&t->e);
+	emit_load_gs(&t->e, REG_ECX, BT_VP_SAVE_ECX);
+	add_map_again(t, BT_MAP_INSN, eip);
+	emit_bytes(&t->e, bytes, in->length);
+	emit_gs_modrm(&t->e, 0x8c, (bt_u8)n, BT_VP_SEL + 4 * n);
+}
+
+/*
+ * MOV r32/r16, Sreg: the guest's selector from the window (the hardware's
+ * may name a stale slot, and CS and SS show RPL 1), zero extended into a
+ * 32-bit register (SDM 2A "MOV": so do P6 and later processors; the
+ * monitor's emulation does too).
+ */
+static void emit_read_sreg(struct tblock *t, const bt_u8 *bytes)
+{
+	const ZydisDecodedInstruction *in = &t->d->insn;
+	bt_u32 n = t->d->ops[1].reg.value - ZYDIS_REGISTER_ES;
+	bt_u8 r = bytes[in->raw.modrm.offset] & 7;
+
+	if (in->operand_width == 16) {
+		emit_u8(&t->e, 0x66);
+		emit_gs_modrm(&t->e, 0x8b, r, BT_VP_SEL + 4 * n);
+		return;
+	}
+	emit_u8(&t->e, 0x65); /* movzwl %gs:SEL[n], %r32 */
+	emit_u8(&t->e, 0x0f);
+	emit_u8(&t->e, 0xb7);
+	emit_u8(&t->e, (bt_u8)(r << 3 | 5));
+	emit_u32(&t->e, BT_VP_SEL + 4 * n);
+}
+
 /* --- the block --------------------------------------------------------- */
 
 /* Reads and decodes the instruction at @eip; false if it cannot be. */
@@ -373,6 +485,13 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 	if (cls != CLASS_STEP && t->env->hot &&
 	    t->env->hot(t->env->opaque, eip))
 		cls = CLASS_CALLOUT;
+	/*
+	 * Checked translation keeps each segment's limit in the window
+	 * (BT_VP_LIMIT): a segment load goes through the monitor, which
+	 * refreshes it.
+	 */
+	if (cls == CLASS_LOAD_SREG && t->c->checked)
+		cls = CLASS_CALLOUT;
 	if (cls == CLASS_STEP || cls == CLASS_CALLOUT) {
 		add_map(t, cls == CLASS_STEP ? BT_MAP_STEP : BT_MAP_CALLOUT,
 			eip, 0);
@@ -408,6 +527,14 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 	case CLASS_GS_MEM:
 		add_map(t, BT_MAP_INSN, eip, 0);
 		emit_gs_mem(t, bytes, eip);
+		return true;
+	case CLASS_LOAD_SREG:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_load_sreg(t, bytes, eip);
+		return true;
+	case CLASS_READ_SREG:
+		add_map(t, BT_MAP_INSN, eip, 0);
+		emit_read_sreg(t, bytes);
 		return true;
 	case CLASS_JMP:
 		add_map(t, BT_MAP_INSN, branch_target(t, eip), 0);
@@ -502,9 +629,10 @@ int bt_translate(struct bt_cache *c, const struct bt_env *env,
 			     .pos = c->tc_used,
 			     .end = c->tc_used + BT_MAX_BLOCK_CODE };
 	/*
-	 * Each instruction needs at most ~40 bytes (the indirect call), and
-	 * its bound checks at most BT_CHECK_ROOM - 40 more; the block stops
-	 * while there is room for one more and its exit stubs.
+	 * Each instruction needs at most ~90 bytes (a segment load from a
+	 * memory operand with every prefix), and its bound checks at most
+	 * BT_CHECK_ROOM more; the block stops while there is room for one
+	 * more and its exit stubs.
 	 */
 	for (;;) {
 		bool more = translate_insn(&t, e);

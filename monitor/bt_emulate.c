@@ -5,7 +5,8 @@
  * #GP (emulate.c); this file adds the sensitive instructions that never
  * trap at CPL 1 and so cannot be done right by trap-and-emulate: POPF and
  * 16-bit PUSHF, reads of CS and SS and the other segment registers, LAR,
- * LSL, VERR, VERW, and LDS/LES/LFS/LGS (Robin & Irvine 2000; SDM 2A/2B).
+ * LSL, VERR and VERW (Robin & Irvine 2000; SDM 2A/2B).  LDS and friends
+ * are emulate.c's.
  */
 #include "bt_monitor.h"
 #include "emulate.h"
@@ -82,32 +83,6 @@ static long emulate_push_sreg(struct bt86_xdata *x, struct decoded_insn *d)
 	x->regs.esp = esp;
 	skip(x, d);
 	return 0;
-}
-
-/* LDS/LES/LFS/LGS r, m16:32: the segment first, then the offset. */
-static long emulate_load_far(struct bt86_xdata *x, struct decoded_insn *d)
-{
-	static const ZydisMnemonic m[] = { ZYDIS_MNEMONIC_LES,
-					   ZYDIS_MNEMONIC_LDS,
-					   ZYDIS_MNEMONIC_LFS,
-					   ZYDIS_MNEMONIC_LGS };
-	static const enum sreg r[] = { SR_ES, SR_DS, SR_FS, SR_GS };
-	unsigned int size = d->insn.operand_width / 8, i;
-	u8 buf[6];
-	u32 off = 0;
-	u16 sel;
-	fault_t f = mem_read(x, d, &d->ops[1], buf, size + 2);
-
-	for (i = 0; i < 3 && m[i] != d->insn.mnemonic; i++)
-		;
-	if (!f) {
-		mon_memcpy(&off, buf, size);
-		mon_memcpy(&sel, buf + size, 2);
-		f = segment_load_data(x, r[i], sel, vcpu_cpl(x), VEC_GP);
-	}
-	if (!f)
-		reg_write(x, d->ops[0].reg.value, off);
-	return complete(x, d, f);
 }
 
 /*
@@ -275,11 +250,6 @@ long bt_emulate(struct bt86_xdata *x)
 			EFLAGS_IF);
 		skip(x, d);
 		return 0;
-	case ZYDIS_MNEMONIC_LDS:
-	case ZYDIS_MNEMONIC_LES:
-	case ZYDIS_MNEMONIC_LFS:
-	case ZYDIS_MNEMONIC_LGS:
-		return emulate_load_far(x, d);
 	case ZYDIS_MNEMONIC_LAR:
 	case ZYDIS_MNEMONIC_LSL:
 	case ZYDIS_MNEMONIC_VERR:

@@ -15,6 +15,10 @@
  */
 #include "bt_monitor.h"
 
+/* Inline segment loads call out for the monitor's slots (bt/translate.c). */
+_Static_assert(BT_GUEST_GDT_SLOTS == GUEST_GDT_SLOTS,
+	       "bt/ and the shadow GDT agree where the guest's slots end");
+
 /* Flat 4 GiB code, DPL 1, 32-bit, readable (SDM 3A §3.4.5). */
 #define BT_CS_DESC 0x00cfbb000000ffffULL
 /* Data, DPL 1, present, writable, accessed, byte granular; base, limit below. */

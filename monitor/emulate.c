@@ -309,6 +309,36 @@ long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d, bool pop)
 	return 0;
 }
 
+/*
+ * LDS/LES/LFS/LGS r, m16:32: the segment first, then the offset.  A call
+ * out, or one that faulted on a shadow slot (not present until accessed,
+ * ring-3 code hidden from ring 0).
+ */
+long emulate_load_far(struct bt86_xdata *x, struct decoded_insn *d)
+{
+	static const ZydisMnemonic m[] = { ZYDIS_MNEMONIC_LES,
+					   ZYDIS_MNEMONIC_LDS,
+					   ZYDIS_MNEMONIC_LFS,
+					   ZYDIS_MNEMONIC_LGS };
+	static const enum sreg r[] = { SR_ES, SR_DS, SR_FS, SR_GS };
+	unsigned int size = d->insn.operand_width / 8, i;
+	u8 buf[6];
+	u32 off = 0;
+	u16 sel;
+	fault_t f = mem_read(x, d, &d->ops[1], buf, size + 2);
+
+	for (i = 0; i < 3 && m[i] != d->insn.mnemonic; i++)
+		;
+	if (!f) {
+		mon_memcpy(&off, buf, size);
+		mon_memcpy(&sel, buf + size, 2);
+		f = segment_load_data(x, r[i], sel, vcpu_cpl(x), VEC_GP);
+	}
+	if (!f)
+		reg_write(x, d->ops[0].reg.value, off);
+	return complete(x, d, f);
+}
+
 static bool writes_data_sreg(const struct decoded_insn *d)
 {
 	ZydisRegister r = d->ops[0].reg.value;
@@ -441,6 +471,13 @@ long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d, bool callout)
 		break;
 	case ZYDIS_MNEMONIC_LSS:
 		return emulate_lss(x, d);
+	case ZYDIS_MNEMONIC_LDS:
+	case ZYDIS_MNEMONIC_LES:
+	case ZYDIS_MNEMONIC_LFS:
+	case ZYDIS_MNEMONIC_LGS:
+		if (x->error || callout)
+			return emulate_load_far(x, d);
+		break;
 	case ZYDIS_MNEMONIC_CLI:
 		return emulate_cli_sti(x, d, false);
 	case ZYDIS_MNEMONIC_STI:

@@ -51,6 +51,7 @@ int decode_current(struct bt86_xdata *x, struct decoded_insn *d);
 long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d,
 		     bool callout);
 long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d, bool pop);
+long emulate_load_far(struct bt86_xdata *x, struct decoded_insn *d);
 
 /* truncate.c: a #GP(0) or #SS(0) the window's truncation caused, or -1 */
 long truncate_fault(struct bt86_xdata *x, struct decoded_insn *d);

@@ -99,12 +99,30 @@ static bool is_user_code(u64 d)
 	return d && DESC_CODE(d) && DESC_DPL(d) == 3;
 }
 
+/*
+ * Under bt, guest ring 0 loads DS, ES and FS inline (bt/translate.c): the
+ * CPU would set the accessed bit of the shadow, not the guest's, which a
+ * CPU sets on the first load (SDM 3A "Segment Descriptors").  So a ring-0
+ * data segment not accessed yet is not present in the shadow: its first
+ * load faults (#NP) and the monitor does it (segment_load_data() sets the
+ * guest's bit); the next one finds the slot stale and resyncs it.  Ring 3
+ * cannot load DPL 0 data, so native ring-3 code never meets such a slot.
+ */
+static bool hide_until_accessed(const struct bt86_xdata *x, u64 guest)
+{
+	return x->bt.enabled && DESC_S(guest) && !DESC_CODE(guest) &&
+	       !DESC_DPL(guest) && !(guest & DESC_A);
+}
+
 /* Slot @i as the shadow shows it now, from the guest's descriptor @d. */
 static u64 shadow_slot(struct bt86_xdata *x, unsigned int i, u64 d)
 {
 	u64 bit = 1ULL << (i % 64);
+	bool hide = hide_until_accessed(x, d);
 
 	d = shadow_desc(x, d);
+	if (hide)
+		d &= ~DESC_BIT_P;
 	if (is_user_code(d)) {
 		x->v.user_code[i / 64] |= bit;
 		if (!x->v.ring3_view)
@@ -246,9 +264,16 @@ static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
 	u16 sel;
 	u64 d;
 
-	if (!hw) {
-		if (cpl < 0) {
-			s->selector = 0;
+	/*
+	 * A null selector, loaded by the guest (its RPL is the guest's) or
+	 * left by the monitor for an unusable segment: the return to CPL 1
+	 * nulls a null one with RPL 0 (SDM 2A "IRET"), so 0 keeps what is
+	 * known.
+	 */
+	if (!(hw & ~3)) {
+		if (cpl < 0 && (hw || !s->unusable || (s->selector & ~3))) {
+			mon_memset(s, 0, sizeof(*s));
+			s->selector = hw;
 			s->unusable = 1;
 		}
 		return;

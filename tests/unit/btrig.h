@@ -470,6 +470,68 @@ static inline void rig_check_rewrite(struct __test_metadata *_metadata,
 				  TCP(r, r->c.gs_sel_const)[1] << 8);
 		ASSERT_GE(r->c.prologue_end, r->c.gs_sel_const + 2);
 		break;
+	case CLASS_LOAD_SREG: {
+		/* the selector into CX, a JECXZ over exactly the call out,
+		 * the guest's instruction, its selector into the window */
+		bt_u32 n = g->ops[0].reg.value - ZYDIS_REGISTER_ES;
+		bool read = false;
+
+		for (;; at += r->td.insn.length) {
+			rig_decode_tc(_metadata, r, b, at);
+			if (r->td.insn.mnemonic == ZYDIS_MNEMONIC_JECXZ)
+				break;
+			if (r->td.insn.mnemonic != ZYDIS_MNEMONIC_MOV ||
+			    r->td.ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+			    r->td.ops[0].reg.value != ZYDIS_REGISTER_CX)
+				continue;
+			read = true;
+			if (g->insn.mnemonic == ZYDIS_MNEMONIC_POP) {
+				ASSERT_EQ(ZYDIS_REGISTER_ESP,
+					  r->td.ops[1].mem.base);
+				ASSERT_EQ(0, r->td.ops[1].mem.disp.value);
+			} else {
+				ZydisDecodedOperand op = g->ops[1];
+
+				if (op.type == ZYDIS_OPERAND_TYPE_REGISTER)
+					op.reg.value = ZYDIS_REGISTER_AX +
+						       (op.reg.value -
+							ZYDIS_REGISTER_AX) %
+							       8;
+				op.size = 16;
+				ASSERT_TRUE(
+					rig_same_operand(&op, &r->td.ops[1]));
+			}
+		}
+		/* from CX itself: nothing to read */
+		ASSERT_TRUE(
+			read ||
+			(g->ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+			 (g->ops[1].reg.value - ZYDIS_REGISTER_AX) % 8 == 1));
+		ASSERT_TRUE(rig_dest_of(r, &r->td, at, &dest));
+		ASSERT_EQ(TCA(r, MAPE(r, b, first + 2)->tc_off + 2), dest);
+		/* the read of the selector starts at the second entry */
+		ASSERT_EQ(MAPE(r, b, first)->tc_off + 7,
+			  MAPE(r, b, first + 1)->tc_off);
+		at = MAPE(r, b, first + 3)->tc_off;
+		ASSERT_EQ(0, memcmp(r->mem + (r->key.cs_base + eip - r->base),
+				    TCP(r, at), g->insn.length));
+		rig_decode_tc(_metadata, r, b, at + g->insn.length);
+		ASSERT_EQ(ZYDIS_MNEMONIC_MOV, r->td.insn.mnemonic);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[0].mem.segment);
+		ASSERT_EQ(BT_VP_SEL + 4 * n, r->td.ops[0].mem.disp.value);
+		ASSERT_EQ(g->ops[0].reg.value, r->td.ops[1].reg.value);
+		break;
+	}
+	case CLASS_READ_SREG:
+		/* the same register gets the guest's selector, from the window */
+		rig_decode_tc(_metadata, r, b, at);
+		ASSERT_EQ(g->ops[0].reg.value, r->td.ops[0].reg.value);
+		ASSERT_EQ(ZYDIS_REGISTER_GS, r->td.ops[1].mem.segment);
+		ASSERT_EQ(BT_VP_SEL +
+				  4 * (g->ops[1].reg.value - ZYDIS_REGISTER_ES),
+			  r->td.ops[1].mem.disp.value);
+		ASSERT_EQ(16, r->td.ops[1].size);
+		break;
 	case CLASS_PUSH_SREG:
 		/* the guest's selector, from the window */
 		rig_decode_tc(_metadata, r, b, at);
@@ -699,6 +761,21 @@ static inline void rig_check_map(struct __test_metadata *_metadata,
 		case CLASS_PUSH_SREG:
 			EXPECT_ENTRY(BT_MAP_INSN, eip);
 			break;
+		case CLASS_READ_SREG:
+			EXPECT_ENTRY(BT_MAP_INSN, eip);
+			break;
+		case CLASS_LOAD_SREG: {
+			int s = shadow;
+
+			EXPECT_ENTRY(BT_MAP_INSN, eip);
+			shadow = s;
+			EXPECT_ENTRY(BT_MAP_INSN, eip);
+			shadow = s;
+			EXPECT_ENTRY(BT_MAP_CALLOUT, eip);
+			shadow = s;
+			EXPECT_ENTRY(BT_MAP_INSN, eip);
+			break;
+		}
 		case CLASS_GS_MEM: {
 			int s = shadow;
 
@@ -754,7 +831,9 @@ static inline void rig_check_map(struct __test_metadata *_metadata,
 		} else if (cls == CLASS_STEP) {
 			EXPECT_ENTRY(BT_MAP_STEP, eip);
 		} else {
-			ASSERT_EQ(CLASS_CALLOUT, cls);
+			/* checked translation calls out for segment loads */
+			ASSERT_TRUE(cls == CLASS_CALLOUT ||
+				    (cls == CLASS_LOAD_SREG && r->c.checked));
 			EXPECT_ENTRY(BT_MAP_CALLOUT, eip);
 		}
 	}

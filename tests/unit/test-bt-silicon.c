@@ -71,6 +71,8 @@ enum {
 	LDT_TRUNC,    /* DS base, limit TRUNC_LIM: as if cut below a window */
 	LDT_TRUNC_G,  /* DS base, page granular, TRUNC_G_PAGES pages */
 	LDT_TRUNC_SS, /* base 0, page granular, ends inside the stack */
+	LDT_NP,	      /* data, not present */
+	LDT_EMPTY,    /* never set: a load of it faults */
 	LDT_COUNT
 };
 #define SEL(slot)     ((slot) << 3 | 7)
@@ -91,6 +93,9 @@ enum {
 #define TRUNC_SS_SEL  SEL(LDT_TRUNC_SS)
 /* The truncated stack ends at this offset in the low region (exclusive). */
 #define TRUNC_SS_END (OFF_STACK + 0x1000)
+#define NP_SEL	     SEL(LDT_NP)
+#define EMPTY_SEL    SEL(LDT_EMPTY)
+#define RPL1(sel)    (((sel) & ~3) | 1)
 
 /* What the stub loads (offsets used by the stub's code below). */
 struct ctx {
@@ -686,6 +691,58 @@ GUEST(gsops, "mov $0x10, %ebx\n"
 	     "movzbl %gs:0x80, %edx\n"
 	     "hlt");
 
+/*
+ * Segment loads, inline in the translation (ES and DS: a 64-bit signal
+ * handler would run with a 32-bit FS, so FS stays the process's): from a
+ * register, from memory, POP (32 and 16 bits); each read back with MOV and
+ * PUSH, the new base used.  EAX = SMALL_SEL, EBX = DATA_SEL, ECX = DATA_SEL
+ * with RPL 1 (which calls out: the monitor's part runs it natively).
+ */
+GUEST(segld, "mov %eax, %es\n"
+	     "mov %es, %edi\n"
+	     "movl %es:0x10, %esi\n"
+	     "push %ebx\n"
+	     "pop %es\n"
+	     "push %es\n"
+	     "movw %ax, 0x20\n"
+	     "movw 0x20, %es\n"
+	     "movw %es, %dx\n"
+	     "pushw %bx\n"
+	     "popw %es\n"
+	     "push %es\n"
+	     "mov %ecx, %ds\n"
+	     "mov %ds, %ebp\n"
+	     "addl %es:0x14, %esi\n"
+	     "mov %ebx, %ds\n"
+	     "movl $0, -4(%esp)\n"
+	     "push %ds\n"
+	     "push %eax\n"
+	     "pop %ds\n"
+	     "movl (%ebx), %ecx\n"
+	     "mov %ebx, %ds\n"
+	     "hlt");
+
+/* Loads that fault, at the load with everything as before it. */
+GUEST(f_ldempty, "add $3, %eax\n"
+		 "f_ldempty_at: mov %edx, %es\n" /* an empty LDT slot: #GP */
+		 "hlt");
+
+GUEST(f_ldnp, "add $3, %eax\n"
+	      "f_ldnp_at: mov %edx, %ds\n" /* not present: #NP */
+	      "hlt");
+
+GUEST(f_ldmem, "mov $0x3fff, %ebx\n"
+	       "f_ldmem_at: movw (%ebx), %es\n" /* across DS's limit: #GP */
+	       "hlt");
+
+GUEST(f_ldpop, "mov $7, %ecx\n"
+	       "f_ldpop_at: pop %ds\n" /* the stack's guard page: #PF */
+	       "hlt");
+
+GUEST(f_ldrpl1, "add $3, %eax\n"
+		"f_ldrpl1_at: mov %edx, %es\n" /* RPL 1, empty: calls out */
+		"hlt");
+
 /* Through the guest's GS: past its limit, and a null GS. */
 GUEST(f_gslimit, "mov $0x3f0, %ebx\n"
 		 "mov %gs:(%ebx), %eax\n"
@@ -759,6 +816,7 @@ extern const unsigned char f_dslimit_at[], f_replimit_at[], f_null_at[],
 	f_ud2_at[], f_div0_at[], f_bound_at[], clisti_last[], straddle_at[],
 	offend_end_at[], f_jmpfar_at[], f_callfar_at[], f_jccfar_at[],
 	f_loopfar_at[], f_popf_at[], f_gslimit_at[], f_gsnull_at[],
+	f_ldempty_at[], f_ldnp_at[], f_ldmem_at[], f_ldpop_at[], f_ldrpl1_at[],
 	f_callind_at[] __attribute__((visibility("hidden")));
 
 /* --- state ---------------------------------------------------------------- */
@@ -845,7 +903,20 @@ static struct {
 	unsigned int limit_steps; /* REPs stepped after a failed check */
 	bool stepping;		  /* a STEP entry: the guest runs natively */
 	uint16_t guest_gs; /* the guest's GS (translated: the window's) */
+	unsigned int sreg_callouts;
 } S;
+
+/* MOV Sreg, r/m or POP DS/ES/FS/GS at guest EIP @eip (any prefixes). */
+static bool is_sreg_load(uint32_t eip)
+{
+	const uint8_t *p = S.low + OFF_CODE + eip;
+
+	while (*p == 0x66 || *p == 0x67 || *p == 0x26 || *p == 0x2e ||
+	       *p == 0x36 || *p == 0x3e || *p == 0x64 || *p == 0x65)
+		p++;
+	return p[0] == 0x8e || p[0] == 0x1f || p[0] == 0x07 ||
+	       (p[0] == 0x0f && (p[1] == 0xa1 || p[1] == 0xa9));
+}
 
 static uint8_t *window(void)
 {
@@ -1032,6 +1103,17 @@ static void bt_trap(ucontext_t *uc, int signo)
 			resume_at(uc, m->guest_eip + 1, &to);
 			return;
 		}
+		if (m->guest_eip < CODE_SIZE && is_sreg_load(m->guest_eip)) {
+			/* the monitor emulates it at CPL 0; at CPL 3 the CPU
+			 * does the same: run it natively, as a STEP */
+			S.sreg_callouts++;
+			S.stepping = true;
+			g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffLL) | GUEST_SEL;
+			asm volatile("mov %0, %%gs" : : "r"(S.guest_gs));
+			g[REG_RIP] = m->guest_eip;
+			g[REG_EFL] |= EFLAGS_TF;
+			return;
+		}
 		finish(uc, signo, END_LOST, m->guest_eip,
 		       "unexpected call out");
 	case BT_MAP_LIMIT:
@@ -1061,18 +1143,26 @@ static void bt_trap(ucontext_t *uc, int signo)
 	}
 }
 
-/* After a native step: back to translated code, or its fault. */
+/*
+ * After a native step: back to translated code, or its fault.  What the
+ * step loaded goes to the window, as the monitor's window_update() does:
+ * DS and ES as they are now (signal delivery leaves them alone).
+ */
 static void step_trap(ucontext_t *uc, int signo)
 {
 	greg_t *g = uc->uc_mcontext.gregs;
 	uint32_t eip = (uint32_t)g[REG_RIP];
 	struct bt_block *to;
+	uint16_t ds, es;
 
 	S.stepping = false;
 	if (signo != SIGTRAP || g[REG_TRAPNO] != 1) {
 		S.out->stepped = true;
 		finish(uc, signo, END_FAULT, eip, NULL);
 	}
+	asm volatile("mov %%ds, %0; mov %%es, %1" : "=r"(ds), "=r"(es));
+	window_set_u32(BT_VP_SEL + 0, es);
+	window_set_u32(BT_VP_SEL + 12, ds);
 	g[REG_EFL] &= ~(greg_t)EFLAGS_TF;
 	g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffLL) | TC_SEL;
 	asm volatile("mov %0, %%gs" : : "r"((uint16_t)WINDOW_SEL));
@@ -1101,7 +1191,8 @@ static void on_signal(int signo, siginfo_t *si, void *p)
 
 /* --- setup and runs ------------------------------------------------------- */
 
-static int set_ldt(int slot, uint32_t base, uint32_t limit, int code, int pages)
+static int set_ldt_present(int slot, uint32_t base, uint32_t limit, int code,
+			   int pages, int present)
 {
 	struct user_desc d = {
 		.entry_number = slot,
@@ -1112,11 +1203,16 @@ static int set_ldt(int slot, uint32_t base, uint32_t limit, int code, int pages)
 				 : MODIFY_LDT_CONTENTS_DATA,
 		.read_exec_only = 0,
 		.limit_in_pages = pages,
-		.seg_not_present = 0,
+		.seg_not_present = !present,
 		.useable = 1,
 	};
 
 	return (int)syscall(SYS_modify_ldt, 1, &d, sizeof(d));
+}
+
+static int set_ldt(int slot, uint32_t base, uint32_t limit, int code, int pages)
+{
+	return set_ldt_present(slot, base, limit, code, pages, 1);
 }
 
 /* Sets everything up; NULL, or why the machine cannot run the test. */
@@ -1158,7 +1254,8 @@ static const char *setup(void)
 	    set_ldt(LDT_TRUNC, S.low32 + OFF_DATA, TRUNC_LIM, 0, 0) ||
 	    set_ldt(LDT_TRUNC_G, S.low32 + OFF_DATA, TRUNC_G_PAGES - 1, 0, 1) ||
 	    set_ldt(LDT_TRUNC_SS, 0, ((S.low32 + TRUNC_SS_END) >> 12) - 1, 0,
-		    1))
+		    1) ||
+	    set_ldt_present(LDT_NP, S.low32 + OFF_DATA, DATA_SIZE - 1, 0, 0, 0))
 		return "modify_ldt(2) refused a data segment";
 	if (sigaltstack(&ss, NULL) || sigaction(SIGSEGV, &sa, NULL) ||
 	    sigaction(SIGILL, &sa, NULL) || sigaction(SIGFPE, &sa, NULL) ||
@@ -1389,7 +1486,8 @@ static bool same(const struct outcome *n, const struct outcome *t,
 	if (t->end == END_FAULT && t->map_kind != BT_MAP_INSN &&
 	    !(S.c.checked && t->map_kind == BT_MAP_LIMIT) &&
 	    !(t->stepped &&
-	      (t->map_kind == BT_MAP_STEP || t->map_kind == BT_MAP_LIMIT))) {
+	      (t->map_kind == BT_MAP_STEP || t->map_kind == BT_MAP_LIMIT ||
+	       t->map_kind == BT_MAP_CALLOUT))) {
 		fprintf(stderr, "#   the fault is not at a map INSN entry\n");
 		ok = false;
 	}
@@ -1752,6 +1850,81 @@ TEST(native_steps)
 	EXPECT_EQ(END_HLT, native_out.end);
 	EXPECT_EQ(0xfeedface, native_out.regs[R_EAX] - 1);
 	EXPECT_LE(5, S.steps); /* %cs, jmp *%gs, callw, retw (and jmpw) */
+}
+
+TEST(segment_loads)
+{
+	struct start st = default_start();
+
+	SETUP(segld);
+	st.regs[R_EAX] = SMALL_SEL;
+	st.regs[R_EBX] = DATA_SEL;
+	st.regs[R_ECX] = RPL1(DATA_SEL);
+	S.sreg_callouts = 0;
+	COMPARE(&st, 0);
+	EXPECT_EQ(END_HLT, native_out.end);
+	EXPECT_EQ(SMALL_SEL, native_out.regs[R_EDI]);
+	EXPECT_EQ(SMALL_SEL, native_out.regs[R_EDX] & 0xffff);
+	EXPECT_EQ(RPL1(DATA_SEL), native_out.regs[R_EBP]);
+	/* the RPL 1 load called out, twice (cold and warm); no other did */
+	EXPECT_EQ(2, S.sreg_callouts);
+	EXPECT_EQ(0, S.steps);
+}
+
+TEST(fault_segment_load_empty)
+{
+	struct start st = default_start();
+
+	SETUP(f_ldempty);
+	st.regs[R_EDX] = EMPTY_SEL;
+	check_fault(_metadata, &st, GUEST_EIP(f_ldempty_at, f_ldempty), SIGSEGV,
+		    13);
+	EXPECT_EQ(EMPTY_SEL & ~7u, native_out.err & ~7u);
+	EXPECT_EQ(st.regs[R_EAX] + 3, bt_out.regs[R_EAX]);
+}
+
+TEST(fault_segment_load_not_present)
+{
+	struct start st = default_start();
+
+	SETUP(f_ldnp);
+	st.regs[R_EDX] = NP_SEL;
+	check_fault(_metadata, &st, GUEST_EIP(f_ldnp_at, f_ldnp), SIGBUS, 11);
+	EXPECT_EQ(NP_SEL & ~7u, native_out.err & ~7u);
+}
+
+TEST(fault_segment_load_operand)
+{
+	struct start st = default_start();
+
+	SETUP(f_ldmem);
+	check_fault(_metadata, &st, GUEST_EIP(f_ldmem_at, f_ldmem), SIGSEGV,
+		    13);
+	EXPECT_EQ(0, native_out.err);
+	EXPECT_EQ(st.regs[R_ECX], bt_out.regs[R_ECX]); /* ECX: its own */
+}
+
+TEST(fault_segment_load_pop)
+{
+	struct start st = default_start();
+
+	SETUP(f_ldpop);
+	st.regs[R_ESP] = OFF_GUARD + 0x10;
+	check_fault(_metadata, &st, GUEST_EIP(f_ldpop_at, f_ldpop), SIGSEGV,
+		    14);
+	EXPECT_EQ(7, bt_out.regs[R_ECX]);
+}
+
+TEST(fault_segment_load_rpl1)
+{
+	struct start st = default_start();
+
+	SETUP(f_ldrpl1);
+	st.regs[R_EDX] = RPL1(EMPTY_SEL);
+	check_fault(_metadata, &st, GUEST_EIP(f_ldrpl1_at, f_ldrpl1), SIGSEGV,
+		    13);
+	EXPECT_TRUE(bt_out.stepped);
+	EXPECT_EQ(BT_MAP_CALLOUT, bt_out.map_kind);
 }
 
 TEST(gs_operands)

@@ -618,15 +618,16 @@ static const struct insn_case {
 	{ "int1 (icebp)", { 0xf1 }, 1 },
 	{ "push %ds, 16-bit", { 0x66, 0x1e }, 2 },
 	{ "pushfw", { 0x66, 0x9c }, 2 },
-	{ "mov %ax,%ds", { 0x8e, 0xd8 }, 2 },
 	{ "mov (%eax),%ss", { 0x8e, 0x10 }, 2 },
-	{ "mov %cs,%eax", { 0x8c, 0xc8 }, 2 },
+	{ "mov %ax,%ss", { 0x8e, 0xd0 }, 2 },
+	{ "mov %ax,%gs", { 0x8e, 0xe8 }, 2 },
+	{ "mov %gs:(%eax),%ds", { 0x65, 0x8e, 0x18 }, 3 },
+	{ "mov %cs:(%eax),%es", { 0x2e, 0x8e, 0x00 }, 3 },
 	{ "mov %gs,(%eax)", { 0x8c, 0x28 }, 2 },
-	{ "pop %es", { 0x07 }, 1 },
+	{ "mov %ds,(%eax)", { 0x8c, 0x18 }, 2 },
 	{ "pop %ss", { 0x17 }, 1 },
-	{ "pop %ds", { 0x1f }, 1 },
-	{ "pop %fs", { 0x0f, 0xa1 }, 2 },
 	{ "pop %gs", { 0x0f, 0xa9 }, 2 },
+	{ "popw %gs", { 0x66, 0x0f, 0xa9 }, 3 },
 	{ "lar", { 0x0f, 0x02, 0xc1 }, 3 },
 	{ "lsl", { 0x0f, 0x03, 0xc1 }, 3 },
 	{ "verr", { 0x0f, 0x00, 0xe0 }, 3 },
@@ -836,6 +837,159 @@ TEST_F(bt, gs_operands_run_with_the_guest_gs)
 	EXPECT_EQ(0, r->c.stats.refused);
 }
 
+/*
+ * MOV DS/ES/FS and POP DS/ES/FS inline: ECX saved, the selector read as the
+ * instruction reads it (into CX: from its register, its memory operand
+ * with its segment override and address size, the top of the stack), the
+ * two table lookups, a JECXZ over the call out, the instruction itself,
+ * then its selector into the window.  Entries: the start, the read, the
+ * call out, the instruction.
+ */
+static const struct {
+	const char *name;
+	bt_u8 code[8], read[10];
+	bt_u32 len, read_len, sreg;
+} loads[] = {
+	{ "mov %ax,%ds", { 0x8e, 0xd8 }, { 0x66, 0x89, 0xc1 }, 2, 3, 3 },
+	{ "mov %cx,%es", { 0x8e, 0xc1 }, { 0 }, 2, 0, 0 },
+	{ "mov %si,%fs", { 0x8e, 0xe6 }, { 0x66, 0x89, 0xf1 }, 2, 3, 4 },
+	{ "mov %eax,%ds (66)",
+	  { 0x66, 0x8e, 0xd8 },
+	  { 0x66, 0x89, 0xc1 },
+	  3,
+	  3,
+	  3 },
+	{ "mov 4(%ebx),%ds",
+	  { 0x8e, 0x5b, 0x04 },
+	  { 0x66, 0x8b, 0x4b, 0x04 },
+	  3,
+	  4,
+	  3 },
+	{ "mov (%ecx),%es", { 0x8e, 0x01 }, { 0x66, 0x8b, 0x09 }, 2, 3, 0 },
+	{ "mov 0x12345678(,%eax,4),%es",
+	  { 0x8e, 0x04, 0x85, 0x78, 0x56, 0x34, 0x12 },
+	  { 0x66, 0x8b, 0x0c, 0x85, 0x78, 0x56, 0x34, 0x12 },
+	  7,
+	  8,
+	  0 },
+	{ "mov %es:(%bx,%si),%fs",
+	  { 0x26, 0x67, 0x8e, 0x20 },
+	  { 0x26, 0x67, 0x66, 0x8b, 0x08 },
+	  4,
+	  5,
+	  4 },
+	{ "mov %ds:%ss:(%bx,%si),%ds, prefixes twice",
+	  { 0x3e, 0x67, 0x36, 0x67, 0x8e, 0x18 },
+	  { 0x36, 0x67, 0x66, 0x8b, 0x08 },
+	  6,
+	  5,
+	  3 },
+	{ "pop %ds", { 0x1f }, { 0x66, 0x8b, 0x0c, 0x24 }, 1, 4, 3 },
+	{ "popw %es", { 0x66, 0x07 }, { 0x66, 0x8b, 0x0c, 0x24 }, 2, 4, 0 },
+	{ "pop %fs", { 0x0f, 0xa1 }, { 0x66, 0x8b, 0x0c, 0x24 }, 2, 4, 4 },
+};
+
+TEST_F(bt, segment_loads_inline)
+{
+	static const bt_u8 check[] = { 0x65,
+				       0x88,
+				       0x0d,
+				       BT_VP_SEL_TMP,
+				       0,
+				       0,
+				       0, /* mov %cl,TMP */
+				       0x0f,
+				       0xb6,
+				       0xcd, /* movzbl %ch,%ecx */
+				       0x65,
+				       0x8b,
+				       0x0c,
+				       0x8d,
+				       BT_VP_SEL_HI & 0xff,
+				       BT_VP_SEL_HI >> 8,
+				       0,
+				       0, /* mov SEL_HI(,%ecx,4),%ecx */
+				       0x65,
+				       0x8a,
+				       0x0d,
+				       BT_VP_SEL_TMP,
+				       0,
+				       0,
+				       0, /* mov TMP,%cl */
+				       0x65,
+				       0x0f,
+				       0xb6,
+				       0x89,
+				       BT_VP_SEL_CHECK & 0xff,
+				       BT_VP_SEL_CHECK >> 8,
+				       0,
+				       0, /* movzbl SEL_CHECK(%ecx),%ecx */
+				       0xe3,
+				       9,
+				       LOAD_ECX,
+				       CALLOUT,
+				       LOAD_ECX };
+	static const bt_u8 save[] = { SAVE_ECX };
+	struct rig *r = &self->r;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(loads) / sizeof(loads[0]); i++) {
+		bt_u32 eip = E + 0x20 * i, at, n = loads[i].sreg;
+		const bt_u8 store[] = { 0x65,
+					0x8c,
+					(bt_u8)(n << 3 | 5),
+					(bt_u8)(BT_VP_SEL + 4 * n),
+					0,
+					0,
+					0 };
+		struct bt_block *b;
+
+		rig_code(r, eip, loads[i].code, loads[i].len);
+		r->mem[eip + loads[i].len - r->base] = 0xf4;
+		b = xlate(_metadata, r, eip);
+		at = b->tc_off;
+		expect_bytes(_metadata, TCP(r, at), save, 7, loads[i].name);
+		at += 7;
+		expect_bytes(_metadata, TCP(r, at), loads[i].read,
+			     loads[i].read_len, loads[i].name);
+		at += loads[i].read_len;
+		expect_bytes(_metadata, TCP(r, at), check, sizeof(check),
+			     loads[i].name);
+		at += sizeof(check);
+		expect_bytes(_metadata, TCP(r, at), loads[i].code, loads[i].len,
+			     loads[i].name);
+		at += loads[i].len;
+		expect_bytes(_metadata, TCP(r, at), store, 7, loads[i].name);
+		ASSERT_EQ(5, b->map_count);
+		MAP_IS(b, 0, BT_MAP_INSN, eip, 0);
+		MAP_IS(b, 1, BT_MAP_INSN, eip, 7);
+		MAP_IS(b, 2, BT_MAP_CALLOUT, eip, 7 + loads[i].read_len + 42);
+		MAP_IS(b, 3, BT_MAP_INSN, eip, 7 + loads[i].read_len + 51);
+		MAP_IS(b, 4, BT_MAP_CALLOUT, eip + loads[i].len,
+		       7 + loads[i].read_len + 51 + loads[i].len + 7);
+	}
+}
+
+/* MOV r, Sreg: the guest's selector from the window, zero extended. */
+TEST_F(bt, segment_reads_inline)
+{
+	struct rig *r = &self->r;
+	struct bt_block *b;
+
+	/* mov %ds,%eax; mov %ss,%esi; mov %cs,%ax; mov %gs,%edi; hlt */
+	PUT(E, 0x8c, 0xd8, 0x8c, 0xd6, 0x66, 0x8c, 0xc8, 0x8c, 0xef, 0xf4);
+	b = xlate(_metadata, r, E);
+	TC_IS(b->tc_off, 0x65, 0x0f, 0xb7, 0x05, BT_VP_SEL + 12, 0, 0, 0, 0x65,
+	      0x0f, 0xb7, 0x35, BT_VP_SEL + 8, 0, 0, 0, 0x66, 0x65, 0x8b, 0x05,
+	      BT_VP_SEL + 4, 0, 0, 0, 0x65, 0x0f, 0xb7, 0x3d, BT_VP_SEL + 20, 0,
+	      0, 0, CALLOUT);
+	ASSERT_EQ(5, b->map_count);
+	MAP_IS(b, 1, BT_MAP_INSN, E + 2, 8);
+	MAP_IS(b, 2, BT_MAP_INSN, E + 4, 16);
+	MAP_IS(b, 3, BT_MAP_INSN, E + 7, 24);
+	MAP_IS(b, 4, BT_MAP_CALLOUT, E + 9, 32);
+}
+
 /* Code that cannot be fetched whole: the guest buffer's end, CS limit. */
 TEST_F(bt, step_past_the_end_of_code)
 {
@@ -931,14 +1085,16 @@ static struct decoded_insn cd;
  * operand of a plain stack instruction, and does report the segment
  * register of PUSH/POP Sreg and MOV Sreg that way.
  */
-#define CLASS_OF(want, ...)                                                 \
-	do {                                                                \
-		static const bt_u8 b_[] = { __VA_ARGS__ };                  \
-		ASSERT_EQ(0, decode_insn(b_, sizeof(b_), &cd));             \
-		ASSERT_EQ(sizeof(b_), cd.insn.length);                      \
-		EXPECT_EQ(want, bt_classify(&cd));                          \
-		EXPECT_EQ(want == CLASS_CALLOUT || want == CLASS_PUSH_SREG, \
-			  visible_sreg());                                  \
+#define CLASS_OF(want, ...)                                                   \
+	do {                                                                  \
+		static const bt_u8 b_[] = { __VA_ARGS__ };                    \
+		ASSERT_EQ(0, decode_insn(b_, sizeof(b_), &cd));               \
+		ASSERT_EQ(sizeof(b_), cd.insn.length);                        \
+		EXPECT_EQ(want, bt_classify(&cd));                            \
+		EXPECT_EQ(want == CLASS_CALLOUT || want == CLASS_PUSH_SREG || \
+				  want == CLASS_LOAD_SREG ||                  \
+				  want == CLASS_READ_SREG,                    \
+			  visible_sreg());                                    \
 	} while (0)
 
 static bool visible_sreg(void)
@@ -976,13 +1132,24 @@ TEST(classify_stack_instructions_hidden_ss)
 	CLASS_OF(CLASS_PUSHF, 0x9c);		       /* pushfl */
 	CLASS_OF(CLASS_POPF, 0x9d);		       /* popfl: inline */
 
-	CLASS_OF(CLASS_PUSH_SREG, 0x1e);	   /* push %ds */
-	CLASS_OF(CLASS_CALLOUT, 0x07);		   /* pop %es */
-	CLASS_OF(CLASS_PUSH_SREG, 0x16);	   /* push %ss */
-	CLASS_OF(CLASS_CALLOUT, 0x0f, 0xa9);	   /* pop %gs */
-	CLASS_OF(CLASS_CALLOUT, 0x8e, 0xd8);	   /* mov %ax,%ds */
-	CLASS_OF(CLASS_CALLOUT, 0x8c, 0xd0);	   /* mov %ss,%eax */
-	CLASS_OF(CLASS_CALLOUT, 0x66, 0x8c, 0xc8); /* mov %cs,%ax */
+	CLASS_OF(CLASS_PUSH_SREG, 0x1e);	     /* push %ds */
+	CLASS_OF(CLASS_LOAD_SREG, 0x07);	     /* pop %es */
+	CLASS_OF(CLASS_LOAD_SREG, 0x1f);	     /* pop %ds */
+	CLASS_OF(CLASS_LOAD_SREG, 0x0f, 0xa1);	     /* pop %fs */
+	CLASS_OF(CLASS_LOAD_SREG, 0x66, 0x1f);	     /* popw %ds */
+	CLASS_OF(CLASS_PUSH_SREG, 0x16);	     /* push %ss */
+	CLASS_OF(CLASS_CALLOUT, 0x17);		     /* pop %ss */
+	CLASS_OF(CLASS_CALLOUT, 0x0f, 0xa9);	     /* pop %gs */
+	CLASS_OF(CLASS_LOAD_SREG, 0x8e, 0xd8);	     /* mov %ax,%ds */
+	CLASS_OF(CLASS_LOAD_SREG, 0x8e, 0x00);	     /* mov (%eax),%es */
+	CLASS_OF(CLASS_LOAD_SREG, 0x36, 0x8e, 0x20); /* mov %ss:(%eax),%fs */
+	CLASS_OF(CLASS_CALLOUT, 0x65, 0x8e, 0x18);   /* mov %gs:(%eax),%ds */
+	CLASS_OF(CLASS_CALLOUT, 0x8e, 0xd0);	     /* mov %ax,%ss */
+	CLASS_OF(CLASS_CALLOUT, 0x8e, 0xe8);	     /* mov %ax,%gs */
+	CLASS_OF(CLASS_READ_SREG, 0x8c, 0xd0);	     /* mov %ss,%eax */
+	CLASS_OF(CLASS_READ_SREG, 0x66, 0x8c, 0xc8); /* mov %cs,%ax */
+	CLASS_OF(CLASS_READ_SREG, 0x8c, 0xee);	     /* mov %gs,%esi */
+	CLASS_OF(CLASS_CALLOUT, 0x8c, 0x18);	     /* mov %ds,(%eax) */
 }
 
 /* CPUID is not sensitive, but the guest must see the CPU model. */
@@ -1102,13 +1269,13 @@ TEST_F(bt, block_ends_before_its_code_room)
 	memset(r->mem, 0xfb, 200); /* sti; sti; ... */
 	b = xlate(_metadata, r, E);
 	EXPECT_GT(BT_MAX_INSNS, b->ninsns);
-	EXPECT_LT(BT_MAX_BLOCK_CODE - 96, b->ninsns * STI_LEN);
-	EXPECT_GE(BT_MAX_BLOCK_CODE - 96, (b->ninsns - 1) * STI_LEN);
+	EXPECT_LT(BT_MAX_BLOCK_CODE - BT_INSN_ROOM, b->ninsns * STI_LEN);
+	EXPECT_GE(BT_MAX_BLOCK_CODE - BT_INSN_ROOM, (b->ninsns - 1) * STI_LEN);
 	EXPECT_EQ(b->ninsns * STI_LEN + 5 + 2, b->tc_len);
 
 	memset(r->mem + 0x400, 0x9c, 200); /* pushfl; ... */
 	b = xlate(_metadata, r, E + 0x400);
-	EXPECT_LT(BT_MAX_BLOCK_CODE - 96, b->ninsns * PUSHF_LEN);
+	EXPECT_LT(BT_MAX_BLOCK_CODE - BT_INSN_ROOM, b->ninsns * PUSHF_LEN);
 	EXPECT_EQ(b->ninsns * PUSHF_LEN + 5 + 2, b->tc_len);
 }
 
@@ -1452,9 +1619,31 @@ TEST_F(bt, fast_table)
 	bt_fast_insert(&r->c, E + 0x13, a);
 	bt_cache_flush(&r->c);
 	EXPECT_EQ(0, rig_rd32(t + 8 * i));
-	/* nothing else in the window is the translator's */
+	/* nothing else in the window is the translator's but the tables of
+	 * segment loads */
 	for (i = 0; i < BT_VP_FAST; i++)
-		ASSERT_EQ(0, r->c.window[i]);
+		if ((i < BT_VP_SEL_HI || i >= BT_VP_SEL_HI + 0x400) &&
+		    (i < BT_VP_SEL_CHECK || i >= BT_VP_SEL_CHECK + 0x300))
+			ASSERT_EQ(0, r->c.window[i]);
+}
+
+/*
+ * The tables an inline segment load looks its selector up in, for every
+ * selector: a call out exactly for RPL 1 and for the monitor's indexes
+ * (BT_GUEST_GDT_SLOTS on), as the translated lookup computes it.
+ */
+TEST_F(bt, segment_load_tables)
+{
+	const bt_u8 *w = self->r.c.window;
+	bt_u32 sel;
+
+	for (sel = 0; sel <= 0xffff; sel++) {
+		bt_u32 hi = rig_rd32(w + BT_VP_SEL_HI + 4 * (sel >> 8));
+		bool want = (sel & 3) == 1 || (sel >> 3) >= BT_GUEST_GDT_SLOTS;
+
+		ASSERT_GE(0x200, hi);
+		ASSERT_EQ(want, w[BT_VP_SEL_CHECK + hi + (sel & 0xff)] != 0);
+	}
 }
 
 TEST_HARNESS_MAIN
