@@ -39,6 +39,8 @@
 
 static fault_t write_cr0(struct bt86_xdata *x, u32 v, long *stop)
 {
+	fault_t f = 0;
+
 	/* PG without PE, or NW without CD: #GP(0) (SDM 3A §2.5). */
 	if (((v & CR0_PG) && !(v & CR0_PE)) ||
 	    ((v & (1u << 29)) && !(v & (1u << 30))))
@@ -46,7 +48,9 @@ static fault_t write_cr0(struct bt86_xdata *x, u32 v, long *stop)
 	if (!(v & CR0_PE))
 		*stop = exit_unsupported(x, BT86_UNSUPPORTED_REALMODE, v);
 	else
-		shadow_set_cr0(x, v | CR0_ET, stop);
+		f = shadow_set_cr0(x, v | CR0_ET, stop);
+	if (f)
+		return f;
 	/* The guest's TS or EM set: its next FPU use must trap to it. */
 	if (x->sregs.cr0 & (CR0_TS | CR0_EM))
 		fpu_deactivate(x);

@@ -86,15 +86,17 @@ static u32 chunk(u32 lin, u32 len)
 }
 
 /*
- * Guest-linear @lin to guest-physical for the monitor's own look (no
- * flags set, no fault raised): 0, or -1 if the guest's paging maps nothing
- * there.  @global: the mapping is global.
+ * Guest-linear @lin to guest-physical for the monitor's own look (no flags
+ * set, no fault raised): 0, or -1 if the guest's paging gives no
+ * translation a supervisor access @acc (SH_ACC_FETCH for code) may use.
+ * @global: the mapping is global.
  */
-int guest_lin_to_phys(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global)
+int guest_lin_to_phys(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
+		      bool *global)
 {
 	if (global)
 		*global = false;
-	return shadow_peek(x, lin, gpa, global) ? 0 : -1;
+	return shadow_peek(x, lin, acc, gpa, global) ? 0 : -1;
 }
 
 /*
@@ -202,7 +204,7 @@ bool guest_range_ok(struct bt86_xdata *x, u32 addr, u32 len)
 		return false;
 	for (at = 0; at < len; at += n) {
 		n = chunk(addr + at, len - at);
-		if (!shadow_peek(x, addr + at, &gpa, NULL) ||
+		if (!shadow_peek(x, addr + at, 0, &gpa, NULL) ||
 		    !guest_gfn_ram(x, gpa >> 12))
 			return false;
 	}

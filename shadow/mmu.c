@@ -180,8 +180,9 @@ static u32 quarter_pd(struct bt86_xdata *x, unsigned int k, bool *none)
 			return SH_NONE;
 		}
 		role |= ROLE_PAE;
-		gfn = (pdpte & GPTE_P) ? (u32)((pdpte & SPTE_ADDR) >> 12)
-				       : SH_NO_GFN;
+		gfn = (pdpte & GPTE_P) && sh_ram(s, (pdpte & SPTE_ADDR) >> 12)
+			      ? (u32)((pdpte & SPTE_ADDR) >> 12)
+			      : SH_NO_GFN;
 	} else {
 		role |= k;
 		gfn = ctx_key(s, s->paging.cr3) >> 12;
@@ -363,11 +364,6 @@ static long mode_changed(struct bt86_xdata *x)
 	sync_paging(x);
 	sh_zap_all(x);
 	s->active = on;
-	if (on && pae(s)) {
-		/* PAE paging: not shadowed yet (docs/shadow-paging.md). */
-		s->active = 0;
-		return stop(x, BT86_SHADOW_PAE, 0);
-	}
 	if (on && switch_ctx(x) == SH_NONE)
 		return stop(x, BT86_SHADOW_BUG, 0);
 	if (x->bt.enabled)
@@ -420,7 +416,8 @@ fault_t shadow_translate(struct bt86_xdata *x, u32 lin, unsigned int acc,
 	return 0;
 }
 
-bool shadow_peek(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global)
+bool shadow_peek(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
+		 bool *global)
 {
 	struct sh_state *s = sh_state(x);
 	struct sh_walk w;
@@ -429,7 +426,7 @@ bool shadow_peek(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global)
 		*gpa = lin;
 		return true;
 	}
-	if (!sh_walk(&s->env, &s->paging, lin, SH_ACC_PEEK, &w))
+	if (!sh_walk(&s->env, &s->paging, lin, acc | SH_ACC_PEEK, &w))
 		return false;
 	*gpa = w.gpa;
 	if (global)
@@ -737,8 +734,13 @@ void shadow_step_done(struct bt86_xdata *x)
 
 fault_t shadow_set_cr0(struct bt86_xdata *x, u32 cr0, long *stop)
 {
+	struct sh_state *s = sh_state(x);
 	u32 old = x->sregs.cr0;
 
+	/* PAE paging turned on: the PDPTE registers load (SDM 3A §4.4.1). */
+	if ((cr0 & CR0_PG) && !(old & CR0_PG) && (x->sregs.cr4 & SH_CR4_PAE) &&
+	    !sh_load_pdptes(&s->env, &s->paging, x->sregs.cr3))
+		return FAULT_GP0;
 	x->sregs.cr0 = cr0;
 	if ((old ^ cr0) & (CR0_PG | SH_CR0_WP))
 		*stop = mode_changed(x);

@@ -41,8 +41,12 @@ void shadow_export_stats(struct bt86_xdata *x);
  */
 fault_t shadow_translate(struct bt86_xdata *x, u32 lin, unsigned int acc,
 			 u64 *gpa);
-/* The monitor's own look: no flags set, nothing raised; false: unmapped. */
-bool shadow_peek(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global);
+/*
+ * The monitor's own look for an access @acc: no flags set, nothing raised;
+ * false if it would fault.
+ */
+bool shadow_peek(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
+		 bool *global);
 
 /* trace.c */
 u8 trace_flags(const struct bt86_xdata *x, u64 gfn);

@@ -38,6 +38,11 @@
  *              address space was last used, then used again
  *   WP=0       a ring-0 write to a read-only user page with WP = 0, then
  *              ring 3 reads it and still may not write it
+ *   PAE        PAE paging (4.4): 64-bit entries with A and D, 2 MiB pages,
+ *              a quarter without PDPTE, two PDPTs switched, a PTE written
+ *              in halves (Linux's set_pte) and by CMPXCHG8B, no-execute
+ *              pages with EFER.NXE (when the CPU has NX: the line is the
+ *              same without), and back to 32-bit paging
  *
  * Nothing printed depends on addresses or timing.
  */
@@ -68,6 +73,7 @@
 #define LIN_GLOB  0x40007000u /* global, page_a then page_b */
 #define LIN_FRESH 0x40008000u /* A/D start clear */
 #define LIN_PT	  0x40009000u /* pt_data itself */
+#define LIN_NXC	  0x4000a000u /* PAE: code, NX or not */
 #define LIN_NOPDE 0x44000000u /* a not-present PDE */
 #define LIN_CODE  0x50000000u /* code pages */
 #define LIN_BIG	  0x80000000u /* a 4 MiB page at physical 4 MiB */
@@ -87,6 +93,13 @@ static uint8_t page_a[4096] PAGE, page_b[4096] PAGE, page_c[4096] PAGE;
 static uint8_t page_ro[4096] PAGE, page_sup[4096] PAGE, page_user[4096] PAGE;
 static uint8_t page_fresh[4096] PAGE;
 static uint8_t code1[4096] PAGE, code2[4096] PAGE;
+/* test_pae(): PDPTs, page directories and tables with 64-bit entries */
+static uint64_t pae_pdpt[4] __attribute__((aligned(32)));
+static uint64_t pae_pdpt2[4] __attribute__((aligned(32)));
+static uint64_t pae_pd0[512] PAGE, pae_pd1[512] PAGE, pae_pd1b[512] PAGE;
+static uint64_t pae_pd3[512] PAGE;
+static uint64_t pae_pt_low[4][512] PAGE;
+static uint64_t pae_pt_data[512] PAGE, pae_pt_data2[512] PAGE;
 /* test_many(): page directories, and 256 page tables for 1 GiB */
 static uint32_t spaces[NR_SPACES][1024] PAGE;
 static uint32_t many_pt[256][1024] PAGE;
@@ -653,6 +666,206 @@ static void test_wp_user(void)
 	write_cr0(read_cr0() | CR0_WP);
 }
 
+/* --- PAE paging ----------------------------------------------------------- */
+
+#define CR4_PAE	 (1u << 5)
+#define PTE_NX	 (1ULL << 63)
+#define MSR_EFER 0xc0000080u
+#define EFER_NXE (1u << 11)
+
+static uint64_t *pae_pte(uint64_t *pt, uint32_t lin)
+{
+	return &pt[(lin >> 12) & 511];
+}
+
+static void pae_tables(void)
+{
+	int i, j;
+
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 512; j++)
+			pae_pt_low[i][j] = (uint64_t)(i * 512 + j) << 12 |
+					   PTE_P | PTE_W | PTE_U;
+		pae_pd0[i] = phys(pae_pt_low[i]) | PTE_P | PTE_W | PTE_U;
+	}
+	pae_pt_low[0][0] = 0;
+	pae_pd1[0] = phys(pae_pt_data) | PTE_P | PTE_W | PTE_U;
+	pae_pd1[2] = PHYS_BIG | PDE_PS | PTE_P | PTE_W;
+	pae_pd1b[0] = phys(pae_pt_data2) | PTE_P | PTE_W | PTE_U;
+	pae_pd3[0] = 0 | PDE_PS | PTE_P | PTE_W;
+	pae_pd3[1] = 0x200000 | PDE_PS | PTE_P | PTE_W;
+	*pae_pte(pae_pt_data, LIN_DATA) = phys(page_a) | PTE_P | PTE_W;
+	*pae_pte(pae_pt_data, LIN_RO) = phys(page_ro) | PTE_P;
+	*pae_pte(pae_pt_data, LIN_FRESH) = phys(page_fresh) | PTE_P | PTE_W;
+	*pae_pte(pae_pt_data2, LIN_DATA) = phys(page_c) | PTE_P | PTE_W;
+	/* PDPTEs: P only (R/W, U/S and A are reserved there). */
+	pae_pdpt[0] = phys(pae_pd0) | PTE_P;
+	pae_pdpt[1] = phys(pae_pd1) | PTE_P;
+	pae_pdpt[3] = phys(pae_pd3) | PTE_P;
+	pae_pdpt2[0] = pae_pdpt[0];
+	pae_pdpt2[1] = phys(pae_pd1b) | PTE_P;
+	pae_pdpt2[3] = pae_pdpt[3];
+}
+
+static int cpu_has_nx(void)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(0x80000000u));
+	if (a < 0x80000001u)
+		return 0;
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(0x80000001u));
+	return (d >> 20) & 1;
+}
+
+static void wrmsr(uint32_t msr, uint64_t v)
+{
+	asm volatile("wrmsr"
+		     :
+		     : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Jump to @lin (mov $value, %eax; ret there); true if the fetch faulted. */
+static int probe_jump(uint32_t lin, uint32_t *value)
+{
+	uint32_t before = pf_count, v = 0;
+
+	asm volatile("movl $1f, pf_resume\n\t"
+		     "pushl $1f\n\t"
+		     "jmp *%1\n"
+		     "1:"
+		     : "+a"(v)
+		     : "r"(lin)
+		     : "memory");
+	if (pf_count != before)
+		asm volatile("addl $4, %%esp" : : : "memory");
+	*value = v;
+	return pf_count != before;
+}
+
+/* No-execute pages: the lines read the same on a CPU without NX. */
+static void test_nx(void)
+{
+	uint64_t *pte = pae_pte(pae_pt_data, LIN_NXC);
+	uint32_t lin = LIN_NXC, v, before;
+	int good = 1;
+
+	if (!cpu_has_nx()) {
+		ok(1, "PAE: with EFER.NXE an NX page faults on fetch, I/D set");
+		ok(1,
+		   "PAE: NX in the PDE covers its table; off again, it runs");
+		return;
+	}
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	put_code(code2, 0x5555);
+	*pte = phys(code2) | PTE_P | PTE_NX;
+	before = pf_count;
+	if (!probe_jump(lin, &v) || !faulted(before, lin, 0x11))
+		good = 0;
+	if (probe_read(lin, &v) || (v & 0xff) != 0xb8)
+		good = 0; /* data reads are fine */
+	ok(good, "PAE: with EFER.NXE an NX page faults on fetch, I/D set");
+	good = 1;
+	*pte = phys(code2) | PTE_P;
+	pae_pd1[0] |= PTE_NX;
+	invlpg(lin);
+	before = pf_count;
+	if (!probe_jump(lin, &v) || !faulted(before, lin, 0x11))
+		good = 0;
+	pae_pd1[0] &= ~PTE_NX;
+	invlpg(lin);
+	if (probe_jump(lin, &v) || v != 0x5555)
+		good = 0;
+	ok(good, "PAE: NX in the PDE covers its table; off again, it runs");
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_NXE);
+}
+
+static void test_pae(void)
+{
+	uint64_t *pte = pae_pte(pae_pt_data, LIN_FRESH);
+	uint32_t v, i, before;
+	uint64_t *kpte;
+	int good = 1;
+
+	write_cr0(read_cr0() & ~CR0_PG);
+	pae_tables();
+	write_cr4(read_cr4() | CR4_PAE);
+	write_cr3(phys(pae_pdpt));
+	write_cr0(read_cr0() | CR0_PG);
+	page_a[0] = 0xa7;
+	ok((read_cr4() & CR4_PAE) && !probe_read(LIN_DATA, &v) &&
+		   (v & 0xff) == 0xa7,
+	   "PAE: paging on, a 4 KiB page mapped twice");
+	probe_write(LIN_FRESH + 8, 1);
+	ok((*pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D) &&
+		   (pae_pd1[0] & (PTE_A | PTE_D)) == PTE_A,
+	   "PAE: a write sets A and D in the PTE, A in the PDE");
+	*(volatile uint32_t *)(PHYS_BIG + 0x100) = 0x2b;
+	ok(!probe_write(0x40400000 + 0x104, 3) &&
+		   !probe_read(0x40400000 + 0x100, &v) && v == 0x2b &&
+		   (pae_pd1[2] & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
+	   "PAE: a 2 MiB page maps, its PDE gets A and D");
+	before = pf_count;
+	ok(probe_write(0x80001000, 1) && faulted(before, 0x80001000, PF_W),
+	   "PAE: a GiB without PDPTE: #PF, error 2");
+	before = pf_count;
+	ok(probe_write(LIN_RO, 1) && faulted(before, LIN_RO, PF_P | PF_W),
+	   "PAE: a read-only page: #PF, error 3");
+
+	/* Two PDPTs. */
+	page_c[0] = 0xcc;
+	for (i = 0; i < 10; i++) {
+		write_cr3(phys(i & 1 ? pae_pdpt : pae_pdpt2));
+		probe_read(LIN_DATA, &v);
+		if ((v & 0xff) != (i & 1 ? 0xa7 : 0xcc))
+			good = 0;
+	}
+	write_cr3(phys(pae_pdpt));
+	ok(good, "PAE: CR3 switches between two PDPTs");
+
+	/* set_pte: the high half first, then the low one, plain MOVs. */
+	kpte = (uint64_t *)(0xc0000000u + phys(pae_pte(pae_pt_data, LIN_NP)));
+	page_b[0] = 0xb5;
+	((volatile uint32_t *)kpte)[1] = 0;
+	((volatile uint32_t *)kpte)[0] = phys(page_b) | PTE_P | PTE_W;
+	ok(!probe_read(LIN_NP, &v) && (v & 0xff) == 0xb5,
+	   "PAE: a PTE written in two halves through the kernel map");
+	{
+		uint32_t lo = (uint32_t)*kpte, hi = 0;
+
+		asm volatile("lock cmpxchg8b %0"
+			     : "+m"(*kpte), "+a"(lo), "+d"(hi)
+			     : "b"(0), "c"(0)
+			     : "memory", "cc");
+	}
+	invlpg(LIN_NP);
+	before = pf_count;
+	ok(probe_read(LIN_NP, &v) && faulted(before, LIN_NP, 0),
+	   "PAE: a PTE cleared by CMPXCHG8B");
+	test_nx();
+
+	write_cr0(read_cr0() & ~CR0_PG);
+	write_cr4(read_cr4() & ~CR4_PAE);
+	write_cr3(phys(pd1));
+	write_cr0(read_cr0() | CR0_PG);
+	page_a[0] = 0xa8;
+	ok(!(read_cr4() & CR4_PAE) && !probe_read(LIN_DATA, &v) &&
+		   (v & 0xff) == 0xa8,
+	   "back to 32-bit paging");
+}
+
 /* --- emulated instructions ------------------------------------------------ */
 
 static void test_emulated(void)
@@ -709,7 +922,7 @@ static void test_off(void)
 
 int main(void)
 {
-	ktap_plan(58);
+	ktap_plan(69);
 	pic_init(); /* all masked: ring 3 runs with IF = 1 */
 	trap_set_handler(VEC_PF, pf_handler);
 	user_init();
@@ -725,6 +938,7 @@ int main(void)
 	test_kernel();
 	test_many();
 	test_wp_user();
+	test_pae();
 	test_off();
 	ktap_finish();
 }

@@ -12,19 +12,19 @@
 #include "kselftest_harness.h"
 #include "walk.h"
 
-#define RAM	 (1u << 20)
-#define PD	 0x10000
-#define PT	 0x11000
-#define PDPT	 0x12000
-#define PAE_PD	 0x13000
-#define PAE_PT	 0x14000
-#define P	 GPTE_P
-#define W	 GPTE_W
-#define U	 GPTE_U
-#define A	 GPTE_A
-#define D	 GPTE_D
-#define PS	 GPTE_PS
-#define G	 GPTE_G
+#define RAM    (1u << 20)
+#define PD     0x10000
+#define PT     0x11000
+#define PDPT   0x12000
+#define PAE_PD 0x13000
+#define PAE_PT 0x14000
+#define P      GPTE_P
+#define W      GPTE_W
+#define U      GPTE_U
+#define A      GPTE_A
+#define D      GPTE_D
+#define PS     GPTE_PS
+#define G      GPTE_G
 #define MAXPHY 40
 
 static uint8_t ram[RAM];
@@ -92,7 +92,8 @@ TEST(read_sets_accessed_not_dirty)
 	EXPECT_TRUE(w.write && w.user && !w.large && !w.nx);
 	ASSERT_TRUE(sh_walk(&env, &p, LIN, SH_ACC_WRITE, &w));
 	EXPECT_EQ(A | D, *e32(PT + 8) & (A | D));
-	EXPECT_EQ(0, *e32(PD + 4) & D); /* a PDE that references a PT has no D */
+	EXPECT_EQ(0,
+		  *e32(PD + 4) & D); /* a PDE that references a PT has no D */
 	writes = 0;
 	ASSERT_TRUE(sh_walk(&env, &p, LIN, SH_ACC_WRITE, &w));
 	EXPECT_EQ(0, writes); /* set already: nothing written */
@@ -245,8 +246,8 @@ TEST(pae_nx)
 	p.nxe = 1;
 	ASSERT_TRUE(sh_walk(&env, &p, PAE_LIN, 0, &w));
 	EXPECT_TRUE(w.nx);
-	ASSERT_FALSE(sh_walk(&env, &p, PAE_LIN, SH_ACC_FETCH | SH_ACC_USER,
-			     &w));
+	ASSERT_FALSE(
+		sh_walk(&env, &p, PAE_LIN, SH_ACC_FETCH | SH_ACC_USER, &w));
 	EXPECT_EQ(SH_PF_P | SH_PF_U | SH_PF_I, w.error);
 	/* NX in the PDE covers the PT's pages. */
 	*e64(PAE_PT + 3 * 8) &= ~GPTE_NX;
