@@ -390,6 +390,25 @@ long emulate_system(struct bt86_xdata *x, struct decoded_insn *d)
 }
 
 /*
+ * STAC and CLAC (0F 01 CB, 0F 01 CA) of guest ring 0: #UD at CPL 1, so
+ * they come here; they set and clear EFLAGS.AC, which the CPU then uses
+ * for SMAP at CPL 1 as the guest's CPL 0 would (SDM 2B "STAC").  -1 if the
+ * instruction is not one of them or the guest is at ring 3.
+ */
+int emulate_stac_clac(struct bt86_xdata *x)
+{
+	u8 b[3];
+
+	if (vcpu_cpl(x) != 0 ||
+	    guest_fetch(x, x->sregs.cs.base + x->regs.eip, b, 3) != 3 ||
+	    b[0] != 0x0f || b[1] != 0x01 || (b[2] != 0xca && b[2] != 0xcb))
+		return -1;
+	vcpu_set_eflags(x, b[2] == 0xcb ? EFLAGS_AC : 0, EFLAGS_AC);
+	x->regs.eip += 3;
+	return 0;
+}
+
+/*
  * SGDT, SIDT, SLDT, STR, SMSW: not privileged on x86, but with CR4.UMIP in
  * the monitor's world they fault at CPL > 0, and the monitor stores the
  * guest's values instead of its own (SDM 3A §2.5: UMIP).  Without UMIP they

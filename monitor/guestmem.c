@@ -167,10 +167,15 @@ fault_t guest_check(struct bt86_xdata *x, u32 lin, u32 len, unsigned int acc)
 	return 0;
 }
 
-/* The access rights of the guest's CPL: user at ring 3. */
+/*
+ * An explicit access with the rights of the guest's CPL: user at ring 3;
+ * at ring 0 with EFLAGS.AC, SMAP lets it reach user pages (SDM 3A §4.6).
+ */
 unsigned int guest_acc(const struct bt86_xdata *x)
 {
-	return vcpu_cpl(x) == 3 ? SH_ACC_USER : 0;
+	if (vcpu_cpl(x) == 3)
+		return SH_ACC_USER;
+	return (x->regs.eflags & EFLAGS_AC) ? SH_ACC_AC : 0;
 }
 
 /* Supervisor accesses; -1 if one faults or a byte is not RAM. */

@@ -188,6 +188,9 @@ long far_transfer(struct bt86_xdata *x, u16 sel, u32 off, bool call,
 long emulate_sysenter(struct bt86_xdata *x);
 long emulate_sysexit(struct bt86_xdata *x);
 
+/* emulate_sys.c */
+int emulate_stac_clac(struct bt86_xdata *x);
+
 /* trap.c */
 long trap_from_guest(struct bt86_xdata *x);
 

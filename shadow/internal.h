@@ -128,6 +128,7 @@ struct sh_state {
 	struct sh_paging paging;
 	struct sh_walk_env env;
 	u32 flush; /* a live shadow entry lost rights: flush the TLB */
+	u32 smxp;  /* CR4.SMEP and SMAP, if this CPU has them */
 	/* a guest page-table write run natively (mmu.c) */
 	u32 step_active;
 	u32 step_ref;

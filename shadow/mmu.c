@@ -22,7 +22,8 @@
 #define SH_FLOOD 8
 
 /* What the fault path's steps return besides 0 and a long to the host. */
-#define SH_NOMEM (-2)
+#define SH_NOMEM  (-2) /* no page or reference block: reclaim */
+#define SH_TRACED (-3) /* a write to a page that map() made traced */
 
 #define WINDOW_SIZE 0x400000u
 
@@ -97,19 +98,64 @@ static u64 rsvd_high(void)
 	return ((1ULL << 63) - 1) & ~((1ULL << a) - 1);
 }
 
+/* CR4.SMEP and SMAP as this CPU has them (CPUID 7: EBX bits 7, 20). */
+static u32 host_smxp(void)
+{
+	u32 a, b, c, d;
+
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(0), "c"(0));
+	if (a < 7)
+		return 0;
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(7), "c"(0));
+	return ((b >> 7) & 1 ? SH_CR4_SMEP : 0) |
+	       ((b >> 20) & 1 ? SH_CR4_SMAP : 0);
+}
+
 /*
  * The guest's paging registers as the walker takes them.  SMEP and SMAP
- * are left out: the CPU does not enforce them on guest code (the monitor
- * world runs without them), so the monitor's own accesses do not either.
+ * count only where the CPU enforces them on guest code too (set_hw_cr4()).
  */
 static void sync_paging(struct bt86_xdata *x)
 {
-	struct sh_paging *p = &sh_state(x)->paging;
+	struct sh_state *s = sh_state(x);
+	struct sh_paging *p = &s->paging;
 
 	p->cr0 = x->sregs.cr0;
 	p->cr3 = x->sregs.cr3;
-	p->cr4 = x->sregs.cr4 & ~(SH_CR4_SMEP | SH_CR4_SMAP);
+	p->cr4 = x->sregs.cr4 & ~((SH_CR4_SMEP | SH_CR4_SMAP) & ~s->smxp);
 	p->nxe = (x->sregs.efer >> 11) & 1;
+}
+
+/*
+ * The guest's CR4.SMEP and SMAP, on the real CPU while the shadow is
+ * loaded: guest ring 0 runs at CPL 1, a supervisor level, on leaves whose
+ * U/S is the guest's, so the CPU enforces them as the guest asked (the
+ * real EFLAGS.AC is the guest's).  Never with guest paging off: the
+ * identity map is all user pages.  The monitor's world keeps them until
+ * the switch back to the host restores the host's CR4; the monitor itself
+ * only ever touches supervisor pages.
+ */
+static void set_hw_cr4(struct bt86_xdata *x)
+{
+	struct sh_state *s = sh_state(x);
+	u64 cr4, want = s->active ? x->sregs.cr4 & s->smxp : 0;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	if ((cr4 & (SH_CR4_SMEP | SH_CR4_SMAP)) == want)
+		return;
+	cr4 = (cr4 & ~(u64)(SH_CR4_SMEP | SH_CR4_SMAP)) | want;
+	asm volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+}
+
+/* Every entry from the host: the switch loaded the module's CR4. */
+void shadow_enter(struct bt86_xdata *x)
+{
+	if (sh_state(x)->ready)
+		set_hw_cr4(x);
 }
 
 bool shadow_active(const struct bt86_xdata *x)
@@ -366,6 +412,7 @@ static long mode_changed(struct bt86_xdata *x)
 	s->active = on;
 	if (on && switch_ctx(x) == SH_NONE)
 		return stop(x, BT86_SHADOW_BUG, 0);
+	set_hw_cr4(x);
 	if (x->bt.enabled)
 		bt_code_tlb(x, 0, BT_TLB_ALL);
 	return 0;
@@ -385,6 +432,7 @@ void shadow_load(struct bt86_xdata *x)
 		s->env.read = env_read;
 		s->env.set_bits = env_set_bits;
 		s->env.rsvd_high = rsvd_high();
+		s->smxp = host_smxp();
 		s->ready = sh_pool_fits(x);
 		if (!s->ready)
 			return;
@@ -501,11 +549,18 @@ static long map(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 			    (u32)(w->gpa >> 12));
 		spte = *sh_entry(s, ref);
 	}
+	hw_invlpg(lin);
+	/*
+	 * A write to a page that linking the table traced: the page table
+	 * maps itself, and the write is a page-table write after all.
+	 */
+	if ((acc & SH_ACC_WRITE) && (spte & SPTE_P) && !(spte & SPTE_W) &&
+	    s->gfn[w->gpa >> 12].trace)
+		return SH_TRACED;
 	/* The leaf must now allow the access, or the pool ran dry. */
 	if (!(spte & SPTE_P) || ((acc & SH_ACC_WRITE) && !(spte & SPTE_W)) ||
 	    ((acc & SH_ACC_USER) && !(spte & SPTE_U)))
 		return SH_NOMEM;
-	hw_invlpg(lin);
 	return 0;
 }
 
@@ -542,6 +597,8 @@ static long traced_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 			/* Only code: the page is untraced now, map it writable. */
 			ret = map(x, lin, w, acc);
 			flush_if_needed(s);
+			if (ret == SH_TRACED)
+				return pt_write(x, lin, w, acc);
 			if (ret)
 				return ret == SH_NOMEM ? out_of_pages(x) : ret;
 			return bt_code_write_done(x);
@@ -590,6 +647,8 @@ long shadow_page_fault(struct bt86_xdata *x, u32 lin)
 	s->stats.hidden_faults++;
 	ret = map(x, lin, &w, acc);
 	flush_if_needed(s);
+	if (ret == SH_TRACED)
+		return traced_write(x, lin, &w, acc);
 	if (ret == SH_NOMEM)
 		return out_of_pages(x);
 	return ret;
@@ -660,16 +719,21 @@ static bool unshadow(struct bt86_xdata *x, u32 gfn)
 {
 	struct sh_state *s = sh_state(x);
 	u32 found[32], n = sh_shadows_of(s, gfn, found, 32), i, ref;
+	bool any = false;
 
+	s->gfn[gfn].flood = 0;
 	for (i = 0; i < n; i++) {
 		const struct sh_page *sp = &s->sp[found[i]];
 
 		/* Every PDE linking it goes; the last one frees it. */
 		while (sp->kind == SH_PT && sp->gfn == gfn &&
-		       (ref = sh_refs_first(s, sp->parents)) != SH_NONE)
+		       (ref = sh_refs_first(s, sp->parents)) != SH_NONE) {
 			sh_unlink(x, ref >> 9, ref & 511);
+			any = true;
+		}
 	}
-	s->stats.unshadowed++;
+	if (any)
+		s->stats.unshadowed++;
 	return !s->gfn[gfn].trace;
 }
 
@@ -684,7 +748,9 @@ static long pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 	if (++s->gfn[gfn].flood >= SH_FLOOD && unshadow(x, gfn)) {
 		ret = map(x, lin, w, acc);
 		flush_if_needed(s);
-		return ret == SH_NOMEM ? out_of_pages(x) : ret;
+		if (ret != SH_TRACED)
+			return ret == SH_NOMEM ? out_of_pages(x) : ret;
+		/* It maps itself: shadowed again, the write goes on below. */
 	}
 	ret = emulate_pt_write(x, lin, w);
 	if (ret >= 0) {
@@ -784,9 +850,10 @@ fault_t shadow_set_cr4(struct bt86_xdata *x, u32 cr4)
 			return FAULT_GP0;
 		}
 		mode_changed(x);
-	} else if ((old ^ cr4) & SH_CR4_PGE) {
+	} else if ((old ^ cr4) & (SH_CR4_PGE | SH_CR4_SMEP | SH_CR4_SMAP)) {
 		/* Global pages flushed: nothing the shadow keeps is stale. */
 		sync_paging(x);
+		set_hw_cr4(x);
 		if (x->bt.enabled)
 			bt_code_tlb(x, 0, BT_TLB_ALL);
 	}

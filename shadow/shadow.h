@@ -24,6 +24,7 @@
 
 /* mmu.c: the monitor's entry points */
 void shadow_load(struct bt86_xdata *x);
+void shadow_enter(struct bt86_xdata *x);
 bool shadow_active(const struct bt86_xdata *x);
 long shadow_page_fault(struct bt86_xdata *x, u32 lin);
 void shadow_step_done(struct bt86_xdata *x);

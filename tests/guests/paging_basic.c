@@ -38,6 +38,10 @@
  *              address space was last used, then used again
  *   WP=0       a ring-0 write to a read-only user page with WP = 0, then
  *              ring 3 reads it and still may not write it
+ *   SMEP/SMAP  (when the CPU has them: the lines are the same without) a
+ *              ring-0 fetch from a user page faults with I/D under SMEP; a
+ *              ring-0 read of a user page faults under SMAP unless STAC
+ *              set EFLAGS.AC, and again after CLAC (4.6)
  *   PAE        PAE paging (4.4): 64-bit entries with A and D, 2 MiB pages,
  *              a quarter without PDPTE, two PDPTs switched, a PTE written
  *              in halves (Linux's set_pte) and by CMPXCHG8B, no-execute
@@ -666,6 +670,86 @@ static void test_wp_user(void)
 	write_cr0(read_cr0() | CR0_WP);
 }
 
+/* --- SMEP and SMAP ---------------------------------------------------------- */
+
+#define CR4_SMEP (1u << 20)
+#define CR4_SMAP (1u << 21)
+
+static uint32_t cpuid7_ebx(void)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0));
+	if (a < 7)
+		return 0;
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(7), "c"(0));
+	return b;
+}
+
+/* Jump to @lin (mov $value, %eax; ret there); true if the fetch faulted. */
+static int probe_jump(uint32_t lin, uint32_t *value);
+
+/*
+ * Everything the guest image holds becomes supervisor (or user again),
+ * but page_user and code1: under SMEP and SMAP ring 0 may neither run
+ * from user pages nor touch them.
+ */
+static void image_user(int user)
+{
+	extern char _end[];
+	uint32_t p;
+
+	for (p = 0x100; p < ((uint32_t)_end + 4095) >> 12; p++) {
+		if (p == phys(page_user) >> 12 || p == phys(code1) >> 12)
+			continue;
+		pt_low[0][p] = (pt_low[0][p] & ~PTE_U) | (user ? PTE_U : 0);
+	}
+	write_cr3(phys(pd1));
+}
+
+static void test_smxp(void)
+{
+	uint32_t ebx = cpuid7_ebx(), v, before;
+	int good = 1;
+
+	image_user(0);
+	if (ebx & (1u << 7)) {
+		/* code1 at its identity address: a user page */
+		put_code(code1, 0x7777);
+		write_cr4(read_cr4() | CR4_SMEP);
+		before = pf_count;
+		if (!probe_jump(phys(code1), &v) ||
+		    !faulted(before, phys(code1), 0x11))
+			good = 0;
+		write_cr4(read_cr4() & ~CR4_SMEP);
+		if (probe_jump(phys(code1), &v) || v != 0x7777)
+			good = 0;
+	}
+	ok(good, "SMEP: a ring-0 fetch from a user page faults, I/D set");
+	good = 1;
+	if (ebx & (1u << 20)) {
+		page_user[0] = 0x5a;
+		write_cr4(read_cr4() | CR4_SMAP);
+		before = pf_count;
+		if (!probe_read(phys(page_user), &v) ||
+		    !faulted(before, phys(page_user), PF_P))
+			good = 0;
+		asm volatile("stac" : : : "memory");
+		if (probe_read(phys(page_user), &v) || (v & 0xff) != 0x5a)
+			good = 0;
+		asm volatile("clac" : : : "memory");
+		before = pf_count;
+		if (!probe_write(phys(page_user), 1) ||
+		    !faulted(before, phys(page_user), PF_P | PF_W))
+			good = 0;
+		write_cr4(read_cr4() & ~CR4_SMAP);
+	}
+	image_user(1);
+	ok(good, "SMAP: ring 0 reads a user page only between STAC and CLAC");
+}
+
 /* --- PAE paging ----------------------------------------------------------- */
 
 #define CR4_PAE	 (1u << 5)
@@ -922,7 +1006,7 @@ static void test_off(void)
 
 int main(void)
 {
-	ktap_plan(69);
+	ktap_plan(71);
 	pic_init(); /* all masked: ring 3 runs with IF = 1 */
 	trap_set_handler(VEC_PF, pf_handler);
 	user_init();
@@ -938,6 +1022,7 @@ int main(void)
 	test_kernel();
 	test_many();
 	test_wp_user();
+	test_smxp();
 	test_pae();
 	test_off();
 	ktap_finish();
