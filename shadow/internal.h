@@ -209,4 +209,8 @@ bool sh_guest_entry(const struct bt86_xdata *x, u64 gpa, unsigned int len,
 /* mmu.c */
 void sh_zap_all(struct bt86_xdata *x);
 
+/* ptwrite.c */
+long sh_emulate_pt_write(struct bt86_xdata *x, u32 lin,
+			 const struct sh_walk *w);
+
 #endif /* BT86_SHADOW_INTERNAL_H */

@@ -657,60 +657,6 @@ long shadow_page_fault(struct bt86_xdata *x, u32 lin)
 /* --- guest page-table writes -------------------------------------------------------- */
 
 /*
- * The common writes to page tables, done here: MOV of a register or an
- * immediate to memory, and XCHG (Linux's set_pte, pte_clear,
- * ptep_get_and_clear).  -1: anything else.
- */
-static long emulate_pt_write(struct bt86_xdata *x, u32 lin,
-			     const struct sh_walk *w)
-{
-	struct decoded_insn *d = insn_buffer(x);
-	const ZydisDecodedOperand *m, *r;
-	u32 at, size, value = 0, old = 0;
-	u64 gpa;
-
-	if (decode_current(x, d) || d->insn.operand_count < 2 ||
-	    (d->insn.mnemonic != ZYDIS_MNEMONIC_MOV &&
-	     d->insn.mnemonic != ZYDIS_MNEMONIC_XCHG))
-		return -1;
-	m = &d->ops[0];
-	r = &d->ops[1];
-	if (m->type != ZYDIS_OPERAND_TYPE_MEMORY) {
-		m = &d->ops[1];
-		r = &d->ops[0];
-	}
-	size = m->size / 8;
-	if (m->type != ZYDIS_OPERAND_TYPE_MEMORY ||
-	    (size != 1 && size != 2 && size != 4) ||
-	    (r->type != ZYDIS_OPERAND_TYPE_REGISTER &&
-	     r->type != ZYDIS_OPERAND_TYPE_IMMEDIATE) ||
-	    (r->type == ZYDIS_OPERAND_TYPE_REGISTER &&
-	     ZydisRegisterGetClass(r->reg.value) != ZYDIS_REGCLASS_GPR8 &&
-	     ZydisRegisterGetClass(r->reg.value) != ZYDIS_REGCLASS_GPR16 &&
-	     ZydisRegisterGetClass(r->reg.value) != ZYDIS_REGCLASS_GPR32))
-		return -1;
-	/* The write must be the one that faulted, within its page. */
-	if (mem_address(x, d, m, size, true, &at) || (at ^ lin) & ~0xfffu ||
-	    ((at + size - 1) ^ lin) & ~0xfffu)
-		return -1;
-	gpa = (w->gpa & ~0xfffULL) | (at & 0xfff);
-	value = r->type == ZYDIS_OPERAND_TYPE_IMMEDIATE
-			? (u32)r->imm.value.u
-			: reg_read(x, r->reg.value);
-	if (d->insn.mnemonic == ZYDIS_MNEMONIC_XCHG) {
-		mon_memcpy(&old, (const void *)(uintptr_t)(x->sh.phys + gpa),
-			   size);
-		reg_write(x, r->reg.value, old);
-	}
-	/* Through guest_store(): the shadows of the page follow. */
-	if (guest_store(x, at, &value, size, guest_acc(x)))
-		return -1;
-	sh_state(x)->stats.pt_emulated++;
-	skip(x, d);
-	return 0;
-}
-
-/*
  * Drop the shadow page tables of @gfn (not its PDs, which their contexts
  * own): a page written over and over without being used as a page table
  * any more (Linux freeing and reusing it).  True if it is untraced now.
@@ -752,7 +698,7 @@ static long pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 			return ret == SH_NOMEM ? out_of_pages(x) : ret;
 		/* It maps itself: shadowed again, the write goes on below. */
 	}
-	ret = emulate_pt_write(x, lin, w);
+	ret = sh_emulate_pt_write(x, lin, w);
 	if (ret >= 0) {
 		flush_if_needed(s);
 		return ret;

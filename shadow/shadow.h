@@ -10,6 +10,7 @@
  *   spt.c     shadow page tables: built from the guest's, kept exact
  *   mmu.c     paging modes, the cache of address spaces keyed by CR3,
  *             hidden faults, MOV CR3, INVLPG, guest page-table writes
+ *   ptwrite.c the page-table writes the monitor does for the guest
  */
 #ifndef BT86_SHADOW_H
 #define BT86_SHADOW_H

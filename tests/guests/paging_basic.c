@@ -31,13 +31,16 @@
  *              a 4 MiB page, page tables written and code run through it;
  *              a page directory that maps itself (its PDEs read and written
  *              as PTEs); a PDE turned from a page table into a 4 MiB page
- *              and back; PTEs write-protected with LOCK BTR as fork does
+ *              and back; PTEs write-protected with LOCK BTR as fork does,
+ *              changed with LOCK OR/AND, CMPXCHG and REP MOVSL
  *   many       100 page directories sharing their kernel page tables,
  *              switched round-robin; 256 page tables touched in every 2 MiB
  *              of a GiB, twice; a page table rewritten 64 times after its
  *              address space was last used, then used again
  *   WP=0       a ring-0 write to a read-only user page with WP = 0, then
  *              ring 3 reads it and still may not write it
+ *   IRQs       PIT interrupts with paging on, at ring 0 and at ring 3 (a
+ *              switch to the TSS's ring-0 stack through the page tables)
  *   SMEP/SMAP  (when the CPU has them: the lines are the same without) a
  *              ring-0 fetch from a user page faults with I/D under SMEP; a
  *              ring-0 read of a user page faults under SMAP unless STAC
@@ -583,6 +586,53 @@ static void test_kernel(void)
 			good = 0;
 	}
 	ok(good, "PTEs write-protected with LOCK BTR fault on writes");
+
+	/* Linux's set_bit/clear_bit with constants, cmpxchg, string moves. */
+	good = 1;
+	asm volatile("lock orb $2, %0"
+		     : "+m"(*(uint8_t *)kern(&pt_data[16]))
+		     :
+		     : "memory");
+	if (probe_write(LIN_DATA + 16 * 4096, 1))
+		good = 0;
+	asm volatile("lock andb $0xfd, %0"
+		     : "+m"(*(uint8_t *)kern(&pt_data[16]))
+		     :
+		     : "memory");
+	invlpg(LIN_DATA + 16 * 4096);
+	if (!probe_write(LIN_DATA + 16 * 4096, 1))
+		good = 0;
+	{
+		uint32_t want = pt_data[17], got;
+
+		asm volatile("lock cmpxchgl %2, %1"
+			     : "=a"(got), "+m"(*(uint32_t *)kern(&pt_data[17]))
+			     : "r"(0), "a"(want)
+			     : "memory", "cc");
+		invlpg(LIN_DATA + 17 * 4096);
+		if (got != want || !probe_read(LIN_DATA + 17 * 4096, &v))
+			good = 0;
+	}
+	{
+		uint32_t src[2] = { phys(page_b) | PTE_P | PTE_W,
+				    phys(page_c) | PTE_P | PTE_W };
+		uint32_t n = 2, *to = kern(&pt_data[18]);
+		const uint32_t *from = src;
+
+		page_b[0] = 0x1b;
+		page_c[0] = 0x1c;
+		asm volatile("cld; rep movsl"
+			     : "+S"(from), "+D"(to), "+c"(n)
+			     :
+			     : "memory");
+		invlpg(LIN_DATA + 18 * 4096);
+		invlpg(LIN_DATA + 19 * 4096);
+		if (probe_read(LIN_DATA + 18 * 4096, &v) ||
+		    (v & 0xff) != 0x1b ||
+		    probe_read(LIN_DATA + 19 * 4096, &v) || (v & 0xff) != 0x1c)
+			good = 0;
+	}
+	ok(good, "PTEs changed by LOCK OR/AND, CMPXCHG and REP MOVSL");
 	for (i = 0; i < 16; i++)
 		pt_data[16 + i] = 0;
 	write_cr3(phys(pd1));
@@ -668,6 +718,62 @@ static void test_wp_user(void)
 		   pf_err == (PF_U | PF_W | PF_P),
 	   "WP=0: after ring 0 wrote a read-only user page, ring 3 reads it, a write faults");
 	write_cr0(read_cr0() | CR0_WP);
+}
+
+/* --- device interrupts ------------------------------------------------------- */
+
+#define TICK_DIVISOR (PIT_HZ / 1000)
+#define WAIT_RELOADS 2000	/* PIT reloads (about 2 s) at most */
+#define SPIN_BOUND   200000000u /* ring-3 loop iterations at most */
+
+static volatile uint32_t ticks, user_ticks;
+
+static void tick(struct trap_frame *f)
+{
+	ticks++;
+	if ((f->cs & 3) == 3)
+		user_ticks++;
+	pic_eoi(0);
+}
+
+/* Open short interrupt windows until @n more ticks, bounded by reloads. */
+static int wait_ticks(uint32_t n)
+{
+	uint16_t prev = pit_read_count(), now;
+	uint32_t polls = 0, until = ticks + n;
+	int reloads = 0;
+
+	while ((int32_t)(ticks - until) < 0) {
+		if (reloads >= WAIT_RELOADS || ++polls > WAIT_RELOADS * 10000u)
+			return 0;
+		asm volatile("sti; nop; cli" : : : "memory");
+		now = pit_read_count();
+		if (now > prev)
+			reloads++;
+		prev = now;
+	}
+	return 1;
+}
+
+static int user_spin(void *arg)
+{
+	uint32_t i;
+
+	(void)arg;
+	for (i = 0; i < SPIN_BOUND && user_ticks < 3; i++)
+		asm volatile("" : : : "memory");
+	return user_ticks >= 3;
+}
+
+static void test_irq(void)
+{
+	trap_set_handler(IRQ_VECTOR(0), tick);
+	pit_start(PIT_MODE_RATE, TICK_DIVISOR);
+	pic_unmask(0);
+	ok(wait_ticks(5), "PIT interrupts with paging on, at ring 0");
+	ok(user_run(user_spin, 0) == 1,
+	   "and at ring 3, onto the TSS's stack through the page tables");
+	pic_mask(0);
 }
 
 /* --- SMEP and SMAP ---------------------------------------------------------- */
@@ -1006,7 +1112,7 @@ static void test_off(void)
 
 int main(void)
 {
-	ktap_plan(71);
+	ktap_plan(74);
 	pic_init(); /* all masked: ring 3 runs with IF = 1 */
 	trap_set_handler(VEC_PF, pf_handler);
 	user_init();
@@ -1022,6 +1128,7 @@ int main(void)
 	test_kernel();
 	test_many();
 	test_wp_user();
+	test_irq();
 	test_smxp();
 	test_pae();
 	test_off();
