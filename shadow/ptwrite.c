@@ -75,8 +75,7 @@ static bool gpr(const ZydisDecodedOperand *op)
 }
 
 /* A register or immediate source operand's value. */
-static bool source(struct bt86_xdata *x, const ZydisDecodedOperand *op,
-		   u32 *v)
+static bool source(struct bt86_xdata *x, const ZydisDecodedOperand *op, u32 *v)
 {
 	if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
 		*v = (u32)op->imm.value.u;
@@ -129,7 +128,7 @@ static bool compute(struct bt86_xdata *x, const struct decoded_insn *d,
 		*new = (d->insn.mnemonic == ZYDIS_MNEMONIC_AND ? old & v
 							       : old | v) &
 		       mask_of(size);
-		*flags = szp((u32)*new, size);
+		*flags = szp((u32) * new, size);
 		*fmask = FLAGS_ARITH & ~EFL_AF;
 		return true;
 	case ZYDIS_MNEMONIC_BTR:
@@ -141,9 +140,11 @@ static bool compute(struct bt86_xdata *x, const struct decoded_insn *d,
 		bit = (u32)src->imm.value.u & (size * 8 - 1);
 		*flags = (old >> bit) & 1 ? EFLAGS_CF : 0;
 		*fmask = EFLAGS_CF;
-		*new = d->insn.mnemonic == ZYDIS_MNEMONIC_BTR	? old & ~(1ULL << bit)
-		       : d->insn.mnemonic == ZYDIS_MNEMONIC_BTS ? old | (1ULL << bit)
-								: old ^ (1ULL << bit);
+		*new = d->insn.mnemonic == ZYDIS_MNEMONIC_BTR
+			       ? old & ~(1ULL << bit)
+		       : d->insn.mnemonic == ZYDIS_MNEMONIC_BTS
+			       ? old | (1ULL << bit)
+			       : old ^ (1ULL << bit);
 		return true;
 	case ZYDIS_MNEMONIC_CMPXCHG:
 		if (!gpr(src))
@@ -180,8 +181,7 @@ static bool compute(struct bt86_xdata *x, const struct decoded_insn *d,
  * The write that faulted at @lin (walk @w), done here; -1 if it is not one
  * of the forms above or not the faulting write within one page.
  */
-long sh_emulate_pt_write(struct bt86_xdata *x, u32 lin,
-			 const struct sh_walk *w)
+long sh_emulate_pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w)
 {
 	struct decoded_insn *d = insn_buffer(x);
 	const ZydisDecodedOperand *m = &d->ops[0];

@@ -45,6 +45,13 @@
  *              ring-0 fetch from a user page faults with I/D under SMEP; a
  *              ring-0 read of a user page faults under SMAP unless STAC
  *              set EFLAGS.AC, and again after CLAC (4.6)
+ *   random     seeds of random steps on a small paging world (two page
+ *              directories, four page tables, 4 KiB and 4 MiB pages, random
+ *              flags, CR0.WP flips, CR3 switches, every change followed by
+ *              a CR3 reload): each ring-0 and ring-3 access's fault, error
+ *              code, CR2 and data, and the A/D flags read back, folded into
+ *              a digest that is printed (the same everywhere, as
+ *              difftest's); seeds=N steps=N on the command line (3, 1500)
  *   PAE        PAE paging (4.4): 64-bit entries with A and D, 2 MiB pages,
  *              a quarter without PDPTE, two PDPTs switched, a PTE written
  *              in halves (Linux's set_pte) and by CMPXCHG8B, no-execute
@@ -100,6 +107,9 @@ static uint8_t page_a[4096] PAGE, page_b[4096] PAGE, page_c[4096] PAGE;
 static uint8_t page_ro[4096] PAGE, page_sup[4096] PAGE, page_user[4096] PAGE;
 static uint8_t page_fresh[4096] PAGE;
 static uint8_t code1[4096] PAGE, code2[4096] PAGE;
+/* test_random(): its own page directories, tables and pages */
+static uint32_t rnd_pd[2][1024] PAGE, rnd_pt[4][1024] PAGE;
+static uint8_t rnd_page[8][4096] PAGE;
 /* test_pae(): PDPTs, page directories and tables with 64-bit entries */
 static uint64_t pae_pdpt[4] __attribute__((aligned(32)));
 static uint64_t pae_pdpt2[4] __attribute__((aligned(32)));
@@ -720,6 +730,153 @@ static void test_wp_user(void)
 	write_cr0(read_cr0() | CR0_WP);
 }
 
+/* --- random paging ------------------------------------------------------------ */
+
+#define RND_BASE  0x60000000u /* 4 PDEs of 4 MiB from here */
+#define RND_STEPS 1500
+
+static uint32_t rnd_state;
+
+/* xorshift32 (Marsaglia 2003) */
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state % n;
+}
+
+static uint32_t digest;
+
+static void fold(uint32_t v)
+{
+	digest = (digest ^ v) * 16777619u;
+}
+
+static uint32_t rnd_flags(void)
+{
+	static const uint32_t bits[] = { PTE_W, PTE_U, PTE_A, PTE_D };
+	uint32_t f = rnd(8) ? PTE_P : 0, i;
+
+	for (i = 0; i < 4; i++)
+		if (rnd(2))
+			f |= bits[i];
+	return f;
+}
+
+static uint32_t rnd_user_val;
+
+/* Ring 3: a read (@arg's bit 0 clear) or a write at @arg; 1 if it faulted. */
+static int rnd_user(void *arg)
+{
+	uint32_t lin = (uint32_t)arg & ~3u;
+
+	rnd_user_val = 0;
+	if ((uint32_t)arg & 1)
+		return probe_write(lin, 0x3333);
+	return probe_read(lin, &rnd_user_val);
+}
+
+static void rnd_step(void)
+{
+	uint32_t op = rnd(16), d = rnd(2), slot = rnd(4), e = rnd(16);
+	uint32_t lin = RND_BASE + slot * 0x400000 + e * 4096 + rnd(1024) * 4;
+	uint32_t v = 0, before = pf_count, cr0;
+	int faulted;
+
+	switch (op) {
+	case 0: /* a PTE */
+		rnd_pt[rnd(4)][e] = phys(rnd_page[rnd(8)]) | rnd_flags();
+		break;
+	case 1: /* a PDE: a page table, a 4 MiB page, or nothing */
+		if (rnd(3) == 0)
+			rnd_pd[d][(RND_BASE >> 22) + slot] = PHYS_BIG | PDE_PS |
+							     rnd_flags();
+		else
+			rnd_pd[d][(RND_BASE >> 22) + slot] =
+				phys(rnd_pt[rnd(4)]) | rnd_flags();
+		break;
+	case 2:
+		write_cr3(phys(rnd_pd[d]));
+		return;
+	case 3:
+		cr0 = read_cr0() ^ CR0_WP;
+		write_cr0(cr0);
+		fold(cr0 & CR0_WP);
+		return;
+	case 4: /* the flags a walk left */
+		fold(rnd_pt[rnd(4)][e] & (PTE_A | PTE_D));
+		fold(rnd_pd[d][(RND_BASE >> 22) + slot] & (PTE_A | PTE_D));
+		return;
+	case 5: /* an access from ring 3 */
+		faulted = user_run(rnd_user, (void *)(lin | rnd(2)));
+		fold(faulted);
+		if (faulted)
+			fold(pf_err | (pf_cr2 == (lin & ~3u)) << 8);
+		else
+			fold(rnd_user_val);
+		return;
+	default: /* an access */
+		if (op & 1)
+			faulted = probe_write(lin, rnd_state);
+		else
+			faulted = probe_read(lin, &v);
+		fold(faulted);
+		if (faulted)
+			fold(pf_err | (pf_cr2 == lin) << 8 |
+			     (pf_count - before) << 9);
+		else if (!(op & 1))
+			fold(v);
+		return;
+	}
+	/* Every change is flushed: no stale TLB entry may differ between CPUs. */
+	write_cr3(read_cr3());
+}
+
+static uint32_t rnd_seeds = 3, rnd_steps = RND_STEPS;
+
+/* seeds=N steps=N from the command line. */
+static void rnd_options(void)
+{
+	const char *p = multiboot_cmdline();
+
+	while (p && *p) {
+		if (!strncmp(p, "seeds=", 6)) {
+			p += 6;
+			rnd_seeds = strtou(&p);
+		} else if (!strncmp(p, "steps=", 6)) {
+			p += 6;
+			rnd_steps = strtou(&p);
+		} else {
+			p++;
+		}
+	}
+}
+
+static void test_random(void)
+{
+	uint32_t seed, i;
+
+	write_cr4(read_cr4() | CR4_PSE);
+	for (seed = 1; seed <= rnd_seeds; seed++) {
+		memcpy(rnd_pd[0], pd1, sizeof(pd1));
+		memcpy(rnd_pd[1], pd1, sizeof(pd1));
+		memset(rnd_pt, 0, sizeof(rnd_pt));
+		for (i = 0; i < 8; i++)
+			memset(rnd_page[i], i * 0x11, 4096);
+		memset((void *)PHYS_BIG, 0x5a, 0x400000);
+		rnd_state = seed * 0x9e3779b9u;
+		digest = 2166136261u;
+		write_cr3(phys(rnd_pd[0]));
+		for (i = 0; i < rnd_steps; i++)
+			rnd_step();
+		write_cr0(read_cr0() | CR0_WP);
+		write_cr3(phys(pd1));
+		ok(1, "random paging, seed %u: digest %08x", seed, digest);
+	}
+	write_cr4(read_cr4() & ~CR4_PSE);
+}
+
 /* --- device interrupts ------------------------------------------------------- */
 
 #define TICK_DIVISOR (PIT_HZ / 1000)
@@ -1112,7 +1269,8 @@ static void test_off(void)
 
 int main(void)
 {
-	ktap_plan(74);
+	rnd_options();
+	ktap_plan(74 + rnd_seeds);
 	pic_init(); /* all masked: ring 3 runs with IF = 1 */
 	trap_set_handler(VEC_PF, pf_handler);
 	user_init();
@@ -1128,6 +1286,7 @@ int main(void)
 	test_kernel();
 	test_many();
 	test_wp_user();
+	test_random();
 	test_irq();
 	test_smxp();
 	test_pae();
