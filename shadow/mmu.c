@@ -12,6 +12,7 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "hw.h"
 #include "internal.h"
 
 /* Consecutive identical hidden faults before the VM stops: a monitor bug. */
@@ -34,24 +35,12 @@ static long stop(struct bt86_xdata *x, u32 why, u32 lin)
 				(u64)why << 32 | lin);
 }
 
-static void hw_flush(void)
-{
-	u64 cr3;
-
-	asm volatile("mov %%cr3, %0\n\tmov %0, %%cr3" : "=r"(cr3) : : "memory");
-}
-
-static void hw_invlpg(u64 addr)
-{
-	asm volatile("invlpg (%0)" : : "r"(addr) : "memory");
-}
-
 static void flush_if_needed(struct sh_state *s)
 {
 	if (s->flush) {
 		s->flush = 0;
 		s->stats.flushes++;
-		hw_flush();
+		sh_hw_flush();
 	}
 }
 
@@ -354,7 +343,7 @@ static void load_hw(struct bt86_xdata *x, u32 i)
 	if (i != SH_NONE)
 		s->ctx[i].stamp = ++s->clock;
 	s->flush = 0;
-	hw_flush();
+	sh_hw_flush();
 }
 
 /*
@@ -549,7 +538,7 @@ static long map(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 			    (u32)(w->gpa >> 12));
 		spte = *sh_entry(s, ref);
 	}
-	hw_invlpg(lin);
+	sh_hw_invlpg(lin);
 	/*
 	 * A write to a page that linking the table traced: the page table
 	 * maps itself, and the write is a page-table write after all.
@@ -721,7 +710,7 @@ static long pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 	s->step_old = *sh_entry(s, ref);
 	*sh_entry(s, ref) |= SPTE_W;
 	flush_if_needed(s);
-	hw_invlpg(lin);
+	sh_hw_invlpg(lin);
 	x->bt.native = 1;
 	return 0;
 }
@@ -735,7 +724,7 @@ void shadow_step_done(struct bt86_xdata *x)
 		return;
 	s->step_active = 0;
 	*sh_entry(s, s->step_ref) = s->step_old;
-	hw_invlpg(s->step_lin);
+	sh_hw_invlpg(s->step_lin);
 	shadow_pt_written(x, (u64)s->step_gfn << 12, 4096);
 	if (trace_flags(x, s->step_gfn) & TRACE_CODE)
 		bt_code_write_gfn(x, s->step_gfn);
@@ -826,7 +815,7 @@ void shadow_invlpg(struct bt86_xdata *x, u32 lin)
 	 * nothing a TLB would still hold (docs/shadow-paging.md).
 	 */
 	s->stats.invlpg++;
-	hw_invlpg(lin);
+	sh_hw_invlpg(lin);
 	if (x->bt.enabled)
 		bt_code_tlb(x, lin, BT_TLB_PAGE);
 }
