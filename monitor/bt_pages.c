@@ -188,7 +188,7 @@ void bt_trace_block(struct bt86_xdata *x, const struct bt_block *b)
 	u64 gpa;
 
 	for (lin = b->lin_start & ~0xfffu;; lin += 4096) {
-		if (!guest_lin_to_phys(x, lin, &gpa, &global) &&
+		if (!guest_lin_to_phys(x, lin, SH_ACC_FETCH, &gpa, &global) &&
 		    guest_gfn_ram(x, gpa >> 12))
 			add(x, lin, (u32)(gpa >> 12), global, b);
 		if (lin == last)
@@ -242,7 +242,7 @@ bool bt_code_write(struct bt86_xdata *x, u32 lin, u32 len)
 		return false;
 	last = (lin + len - 1) & ~0xfffu;
 	for (page = lin & ~0xfffu;; page += 4096) {
-		if (!guest_lin_to_phys(x, page, &gpa, NULL))
+		if (!guest_lin_to_phys(x, page, 0, &gpa, NULL))
 			hit |= bt_code_write_gfn(x, (u32)(gpa >> 12));
 		if (page == last)
 			break;
@@ -273,7 +273,8 @@ void bt_code_tlb(struct bt86_xdata *x, u32 lin, unsigned int how)
 			continue;
 		if (how == BT_TLB_NONGLOBAL && (r->lin & 1))
 			continue;
-		if (!guest_lin_to_phys(x, r->lin & ~0xfffu, &gpa, NULL) &&
+		if (!guest_lin_to_phys(x, r->lin & ~0xfffu, SH_ACC_FETCH, &gpa,
+				       NULL) &&
 		    gpa >> 12 == r->gfn)
 			continue;
 		drop_code(x, i);

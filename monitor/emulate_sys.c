@@ -39,6 +39,8 @@
 
 static fault_t write_cr0(struct bt86_xdata *x, u32 v, long *stop)
 {
+	fault_t f = 0;
+
 	/* PG without PE, or NW without CD: #GP(0) (SDM 3A §2.5). */
 	if (((v & CR0_PG) && !(v & CR0_PE)) ||
 	    ((v & (1u << 29)) && !(v & (1u << 30))))
@@ -46,7 +48,9 @@ static fault_t write_cr0(struct bt86_xdata *x, u32 v, long *stop)
 	if (!(v & CR0_PE))
 		*stop = exit_unsupported(x, BT86_UNSUPPORTED_REALMODE, v);
 	else
-		shadow_set_cr0(x, v | CR0_ET, stop);
+		f = shadow_set_cr0(x, v | CR0_ET, stop);
+	if (f)
+		return f;
 	/* The guest's TS or EM set: its next FPU use must trap to it. */
 	if (x->sregs.cr0 & (CR0_TS | CR0_EM))
 		fpu_deactivate(x);
@@ -388,6 +392,25 @@ long emulate_system(struct bt86_xdata *x, struct decoded_insn *d)
 	if (stop)
 		return stop;
 	return complete(x, d, f);
+}
+
+/*
+ * STAC and CLAC (0F 01 CB, 0F 01 CA) of guest ring 0: #UD at CPL 1, so
+ * they come here; they set and clear EFLAGS.AC, which the CPU then uses
+ * for SMAP at CPL 1 as the guest's CPL 0 would (SDM 2B "STAC").  -1 if the
+ * instruction is not one of them or the guest is at ring 3.
+ */
+int emulate_stac_clac(struct bt86_xdata *x)
+{
+	u8 b[3];
+
+	if (vcpu_cpl(x) != 0 ||
+	    guest_fetch(x, x->sregs.cs.base + x->regs.eip, b, 3) != 3 ||
+	    b[0] != 0x0f || b[1] != 0x01 || (b[2] != 0xca && b[2] != 0xcb))
+		return -1;
+	vcpu_set_eflags(x, b[2] == 0xcb ? EFLAGS_AC : 0, EFLAGS_AC);
+	x->regs.eip += 3;
+	return 0;
 }
 
 /*

@@ -86,15 +86,17 @@ static u32 chunk(u32 lin, u32 len)
 }
 
 /*
- * Guest-linear @lin to guest-physical for the monitor's own look (no
- * flags set, no fault raised): 0, or -1 if the guest's paging maps nothing
- * there.  @global: the mapping is global.
+ * Guest-linear @lin to guest-physical for the monitor's own look (no flags
+ * set, no fault raised): 0, or -1 if the guest's paging gives no
+ * translation a supervisor access @acc (SH_ACC_FETCH for code) may use.
+ * @global: the mapping is global.
  */
-int guest_lin_to_phys(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global)
+int guest_lin_to_phys(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
+		      bool *global)
 {
 	if (global)
 		*global = false;
-	return shadow_peek(x, lin, gpa, global) ? 0 : -1;
+	return shadow_peek(x, lin, acc, gpa, global) ? 0 : -1;
 }
 
 /*
@@ -165,10 +167,15 @@ fault_t guest_check(struct bt86_xdata *x, u32 lin, u32 len, unsigned int acc)
 	return 0;
 }
 
-/* The access rights of the guest's CPL: user at ring 3. */
+/*
+ * An explicit access with the rights of the guest's CPL: user at ring 3;
+ * at ring 0 with EFLAGS.AC, SMAP lets it reach user pages (SDM 3A §4.6).
+ */
 unsigned int guest_acc(const struct bt86_xdata *x)
 {
-	return vcpu_cpl(x) == 3 ? SH_ACC_USER : 0;
+	if (vcpu_cpl(x) == 3)
+		return SH_ACC_USER;
+	return (x->regs.eflags & EFLAGS_AC) ? SH_ACC_AC : 0;
 }
 
 /* Supervisor accesses; -1 if one faults or a byte is not RAM. */
@@ -202,7 +209,7 @@ bool guest_range_ok(struct bt86_xdata *x, u32 addr, u32 len)
 		return false;
 	for (at = 0; at < len; at += n) {
 		n = chunk(addr + at, len - at);
-		if (!shadow_peek(x, addr + at, &gpa, NULL) ||
+		if (!shadow_peek(x, addr + at, 0, &gpa, NULL) ||
 		    !guest_gfn_ram(x, gpa >> 12))
 			return false;
 	}

@@ -91,6 +91,7 @@ static long monitor_enter(struct bt86_xdata *x)
 {
 	if (!x->state_loaded)
 		vcpu_load(x);
+	shadow_enter(x);
 	emulate_complete(x);
 	return resume_guest(x);
 }

@@ -189,6 +189,9 @@ long far_transfer(struct bt86_xdata *x, u16 sel, u32 off, bool call,
 long emulate_sysenter(struct bt86_xdata *x);
 long emulate_sysexit(struct bt86_xdata *x);
 
+/* emulate_sys.c */
+int emulate_stac_clac(struct bt86_xdata *x);
+
 /* trap.c */
 long trap_from_guest(struct bt86_xdata *x);
 
@@ -223,7 +226,8 @@ bool guest_range_ok(struct bt86_xdata *x, u32 addr, u32 len);
 int guest_read(struct bt86_xdata *x, u32 addr, void *dst, u32 len);
 int guest_write(struct bt86_xdata *x, u32 addr, const void *src, u32 len);
 u32 guest_fetch(struct bt86_xdata *x, u32 lin, void *dst, u32 len);
-int guest_lin_to_phys(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global);
+int guest_lin_to_phys(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
+		      bool *global);
 void *mon_memcpy(void *dst, const void *src, size_t n);
 void *mon_memset(void *dst, int c, size_t n);
 

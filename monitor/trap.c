@@ -18,7 +18,8 @@
  *              access outside guest RAM (MMIO), or a write to a page
  *              holding translated code (bt_pages.c)
  *   0x1f       the binary translator's call out (bt_run.c)
- *   #UD        SYSENTER on AMD CPUs in long mode, else the guest's
+ *   #UD        SYSENTER on AMD CPUs in long mode, STAC and CLAC of guest
+ *              ring 0 (#UD at CPL 1), else the guest's
  *   #NM        FPU use: the guest's if its CR0.TS/EM says so, else the
  *              guest's FPU state is loaded (fpu.c)
  *   others     the guest's own exception, as the CPU raised it
@@ -167,6 +168,8 @@ long trap_from_guest(struct bt86_xdata *x)
 	case VEC_UD:
 		if (insn_word(x) == SYSENTER_OPCODE)
 			return emulate_sysenter(x);
+		if (!emulate_stac_clac(x))
+			return 0;
 		return reflect(x);
 	case VEC_NM:
 		if (x->sregs.cr0 & (CR0_TS | CR0_EM))

@@ -128,6 +128,7 @@ struct sh_state {
 	struct sh_paging paging;
 	struct sh_walk_env env;
 	u32 flush; /* a live shadow entry lost rights: flush the TLB */
+	u32 smxp;  /* CR4.SMEP and SMAP, if this CPU has them */
 	/* a guest page-table write run natively (mmu.c) */
 	u32 step_active;
 	u32 step_ref;
@@ -207,5 +208,9 @@ bool sh_guest_entry(const struct bt86_xdata *x, u64 gpa, unsigned int len,
 
 /* mmu.c */
 void sh_zap_all(struct bt86_xdata *x);
+
+/* ptwrite.c */
+long sh_emulate_pt_write(struct bt86_xdata *x, u32 lin,
+			 const struct sh_walk *w);
 
 #endif /* BT86_SHADOW_INTERNAL_H */

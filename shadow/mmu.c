@@ -12,6 +12,7 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "hw.h"
 #include "internal.h"
 
 /* Consecutive identical hidden faults before the VM stops: a monitor bug. */
@@ -22,7 +23,8 @@
 #define SH_FLOOD 8
 
 /* What the fault path's steps return besides 0 and a long to the host. */
-#define SH_NOMEM (-2)
+#define SH_NOMEM  (-2) /* no page or reference block: reclaim */
+#define SH_TRACED (-3) /* a write to a page that map() made traced */
 
 #define WINDOW_SIZE 0x400000u
 
@@ -33,24 +35,12 @@ static long stop(struct bt86_xdata *x, u32 why, u32 lin)
 				(u64)why << 32 | lin);
 }
 
-static void hw_flush(void)
-{
-	u64 cr3;
-
-	asm volatile("mov %%cr3, %0\n\tmov %0, %%cr3" : "=r"(cr3) : : "memory");
-}
-
-static void hw_invlpg(u64 addr)
-{
-	asm volatile("invlpg (%0)" : : "r"(addr) : "memory");
-}
-
 static void flush_if_needed(struct sh_state *s)
 {
 	if (s->flush) {
 		s->flush = 0;
 		s->stats.flushes++;
-		hw_flush();
+		sh_hw_flush();
 	}
 }
 
@@ -97,19 +87,64 @@ static u64 rsvd_high(void)
 	return ((1ULL << 63) - 1) & ~((1ULL << a) - 1);
 }
 
+/* CR4.SMEP and SMAP as this CPU has them (CPUID 7: EBX bits 7, 20). */
+static u32 host_smxp(void)
+{
+	u32 a, b, c, d;
+
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(0), "c"(0));
+	if (a < 7)
+		return 0;
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(7), "c"(0));
+	return ((b >> 7) & 1 ? SH_CR4_SMEP : 0) |
+	       ((b >> 20) & 1 ? SH_CR4_SMAP : 0);
+}
+
 /*
  * The guest's paging registers as the walker takes them.  SMEP and SMAP
- * are left out: the CPU does not enforce them on guest code (the monitor
- * world runs without them), so the monitor's own accesses do not either.
+ * count only where the CPU enforces them on guest code too (set_hw_cr4()).
  */
 static void sync_paging(struct bt86_xdata *x)
 {
-	struct sh_paging *p = &sh_state(x)->paging;
+	struct sh_state *s = sh_state(x);
+	struct sh_paging *p = &s->paging;
 
 	p->cr0 = x->sregs.cr0;
 	p->cr3 = x->sregs.cr3;
-	p->cr4 = x->sregs.cr4 & ~(SH_CR4_SMEP | SH_CR4_SMAP);
+	p->cr4 = x->sregs.cr4 & ~((SH_CR4_SMEP | SH_CR4_SMAP) & ~s->smxp);
 	p->nxe = (x->sregs.efer >> 11) & 1;
+}
+
+/*
+ * The guest's CR4.SMEP and SMAP, on the real CPU while the shadow is
+ * loaded: guest ring 0 runs at CPL 1, a supervisor level, on leaves whose
+ * U/S is the guest's, so the CPU enforces them as the guest asked (the
+ * real EFLAGS.AC is the guest's).  Never with guest paging off: the
+ * identity map is all user pages.  The monitor's world keeps them until
+ * the switch back to the host restores the host's CR4; the monitor itself
+ * only ever touches supervisor pages.
+ */
+static void set_hw_cr4(struct bt86_xdata *x)
+{
+	struct sh_state *s = sh_state(x);
+	u64 cr4, want = s->active ? x->sregs.cr4 & s->smxp : 0;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	if ((cr4 & (SH_CR4_SMEP | SH_CR4_SMAP)) == want)
+		return;
+	cr4 = (cr4 & ~(u64)(SH_CR4_SMEP | SH_CR4_SMAP)) | want;
+	asm volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+}
+
+/* Every entry from the host: the switch loaded the module's CR4. */
+void shadow_enter(struct bt86_xdata *x)
+{
+	if (sh_state(x)->ready)
+		set_hw_cr4(x);
 }
 
 bool shadow_active(const struct bt86_xdata *x)
@@ -180,8 +215,9 @@ static u32 quarter_pd(struct bt86_xdata *x, unsigned int k, bool *none)
 			return SH_NONE;
 		}
 		role |= ROLE_PAE;
-		gfn = (pdpte & GPTE_P) ? (u32)((pdpte & SPTE_ADDR) >> 12)
-				       : SH_NO_GFN;
+		gfn = (pdpte & GPTE_P) && sh_ram(s, (pdpte & SPTE_ADDR) >> 12)
+			      ? (u32)((pdpte & SPTE_ADDR) >> 12)
+			      : SH_NO_GFN;
 	} else {
 		role |= k;
 		gfn = ctx_key(s, s->paging.cr3) >> 12;
@@ -307,7 +343,7 @@ static void load_hw(struct bt86_xdata *x, u32 i)
 	if (i != SH_NONE)
 		s->ctx[i].stamp = ++s->clock;
 	s->flush = 0;
-	hw_flush();
+	sh_hw_flush();
 }
 
 /*
@@ -363,13 +399,9 @@ static long mode_changed(struct bt86_xdata *x)
 	sync_paging(x);
 	sh_zap_all(x);
 	s->active = on;
-	if (on && pae(s)) {
-		/* PAE paging: not shadowed yet (docs/shadow-paging.md). */
-		s->active = 0;
-		return stop(x, BT86_SHADOW_PAE, 0);
-	}
 	if (on && switch_ctx(x) == SH_NONE)
 		return stop(x, BT86_SHADOW_BUG, 0);
+	set_hw_cr4(x);
 	if (x->bt.enabled)
 		bt_code_tlb(x, 0, BT_TLB_ALL);
 	return 0;
@@ -389,6 +421,7 @@ void shadow_load(struct bt86_xdata *x)
 		s->env.read = env_read;
 		s->env.set_bits = env_set_bits;
 		s->env.rsvd_high = rsvd_high();
+		s->smxp = host_smxp();
 		s->ready = sh_pool_fits(x);
 		if (!s->ready)
 			return;
@@ -420,7 +453,8 @@ fault_t shadow_translate(struct bt86_xdata *x, u32 lin, unsigned int acc,
 	return 0;
 }
 
-bool shadow_peek(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global)
+bool shadow_peek(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
+		 bool *global)
 {
 	struct sh_state *s = sh_state(x);
 	struct sh_walk w;
@@ -429,7 +463,7 @@ bool shadow_peek(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global)
 		*gpa = lin;
 		return true;
 	}
-	if (!sh_walk(&s->env, &s->paging, lin, SH_ACC_PEEK, &w))
+	if (!sh_walk(&s->env, &s->paging, lin, acc | SH_ACC_PEEK, &w))
 		return false;
 	*gpa = w.gpa;
 	if (global)
@@ -504,11 +538,18 @@ static long map(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 			    (u32)(w->gpa >> 12));
 		spte = *sh_entry(s, ref);
 	}
+	sh_hw_invlpg(lin);
+	/*
+	 * A write to a page that linking the table traced: the page table
+	 * maps itself, and the write is a page-table write after all.
+	 */
+	if ((acc & SH_ACC_WRITE) && (spte & SPTE_P) && !(spte & SPTE_W) &&
+	    s->gfn[w->gpa >> 12].trace)
+		return SH_TRACED;
 	/* The leaf must now allow the access, or the pool ran dry. */
 	if (!(spte & SPTE_P) || ((acc & SH_ACC_WRITE) && !(spte & SPTE_W)) ||
 	    ((acc & SH_ACC_USER) && !(spte & SPTE_U)))
 		return SH_NOMEM;
-	hw_invlpg(lin);
 	return 0;
 }
 
@@ -545,6 +586,8 @@ static long traced_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 			/* Only code: the page is untraced now, map it writable. */
 			ret = map(x, lin, w, acc);
 			flush_if_needed(s);
+			if (ret == SH_TRACED)
+				return pt_write(x, lin, w, acc);
 			if (ret)
 				return ret == SH_NOMEM ? out_of_pages(x) : ret;
 			return bt_code_write_done(x);
@@ -593,66 +636,14 @@ long shadow_page_fault(struct bt86_xdata *x, u32 lin)
 	s->stats.hidden_faults++;
 	ret = map(x, lin, &w, acc);
 	flush_if_needed(s);
+	if (ret == SH_TRACED)
+		return traced_write(x, lin, &w, acc);
 	if (ret == SH_NOMEM)
 		return out_of_pages(x);
 	return ret;
 }
 
 /* --- guest page-table writes -------------------------------------------------------- */
-
-/*
- * The common writes to page tables, done here: MOV of a register or an
- * immediate to memory, and XCHG (Linux's set_pte, pte_clear,
- * ptep_get_and_clear).  -1: anything else.
- */
-static long emulate_pt_write(struct bt86_xdata *x, u32 lin,
-			     const struct sh_walk *w)
-{
-	struct decoded_insn *d = insn_buffer(x);
-	const ZydisDecodedOperand *m, *r;
-	u32 at, size, value = 0, old = 0;
-	u64 gpa;
-
-	if (decode_current(x, d) || d->insn.operand_count < 2 ||
-	    (d->insn.mnemonic != ZYDIS_MNEMONIC_MOV &&
-	     d->insn.mnemonic != ZYDIS_MNEMONIC_XCHG))
-		return -1;
-	m = &d->ops[0];
-	r = &d->ops[1];
-	if (m->type != ZYDIS_OPERAND_TYPE_MEMORY) {
-		m = &d->ops[1];
-		r = &d->ops[0];
-	}
-	size = m->size / 8;
-	if (m->type != ZYDIS_OPERAND_TYPE_MEMORY ||
-	    (size != 1 && size != 2 && size != 4) ||
-	    (r->type != ZYDIS_OPERAND_TYPE_REGISTER &&
-	     r->type != ZYDIS_OPERAND_TYPE_IMMEDIATE) ||
-	    (r->type == ZYDIS_OPERAND_TYPE_REGISTER &&
-	     ZydisRegisterGetClass(r->reg.value) != ZYDIS_REGCLASS_GPR8 &&
-	     ZydisRegisterGetClass(r->reg.value) != ZYDIS_REGCLASS_GPR16 &&
-	     ZydisRegisterGetClass(r->reg.value) != ZYDIS_REGCLASS_GPR32))
-		return -1;
-	/* The write must be the one that faulted, within its page. */
-	if (mem_address(x, d, m, size, true, &at) || (at ^ lin) & ~0xfffu ||
-	    ((at + size - 1) ^ lin) & ~0xfffu)
-		return -1;
-	gpa = (w->gpa & ~0xfffULL) | (at & 0xfff);
-	value = r->type == ZYDIS_OPERAND_TYPE_IMMEDIATE
-			? (u32)r->imm.value.u
-			: reg_read(x, r->reg.value);
-	if (d->insn.mnemonic == ZYDIS_MNEMONIC_XCHG) {
-		mon_memcpy(&old, (const void *)(uintptr_t)(x->sh.phys + gpa),
-			   size);
-		reg_write(x, r->reg.value, old);
-	}
-	/* Through guest_store(): the shadows of the page follow. */
-	if (guest_store(x, at, &value, size, guest_acc(x)))
-		return -1;
-	sh_state(x)->stats.pt_emulated++;
-	skip(x, d);
-	return 0;
-}
 
 /*
  * Drop the shadow page tables of @gfn (not its PDs, which their contexts
@@ -663,16 +654,21 @@ static bool unshadow(struct bt86_xdata *x, u32 gfn)
 {
 	struct sh_state *s = sh_state(x);
 	u32 found[32], n = sh_shadows_of(s, gfn, found, 32), i, ref;
+	bool any = false;
 
+	s->gfn[gfn].flood = 0;
 	for (i = 0; i < n; i++) {
 		const struct sh_page *sp = &s->sp[found[i]];
 
 		/* Every PDE linking it goes; the last one frees it. */
 		while (sp->kind == SH_PT && sp->gfn == gfn &&
-		       (ref = sh_refs_first(s, sp->parents)) != SH_NONE)
+		       (ref = sh_refs_first(s, sp->parents)) != SH_NONE) {
 			sh_unlink(x, ref >> 9, ref & 511);
+			any = true;
+		}
 	}
-	s->stats.unshadowed++;
+	if (any)
+		s->stats.unshadowed++;
 	return !s->gfn[gfn].trace;
 }
 
@@ -687,9 +683,11 @@ static long pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 	if (++s->gfn[gfn].flood >= SH_FLOOD && unshadow(x, gfn)) {
 		ret = map(x, lin, w, acc);
 		flush_if_needed(s);
-		return ret == SH_NOMEM ? out_of_pages(x) : ret;
+		if (ret != SH_TRACED)
+			return ret == SH_NOMEM ? out_of_pages(x) : ret;
+		/* It maps itself: shadowed again, the write goes on below. */
 	}
-	ret = emulate_pt_write(x, lin, w);
+	ret = sh_emulate_pt_write(x, lin, w);
 	if (ret >= 0) {
 		flush_if_needed(s);
 		return ret;
@@ -712,7 +710,7 @@ static long pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 	s->step_old = *sh_entry(s, ref);
 	*sh_entry(s, ref) |= SPTE_W;
 	flush_if_needed(s);
-	hw_invlpg(lin);
+	sh_hw_invlpg(lin);
 	x->bt.native = 1;
 	return 0;
 }
@@ -726,7 +724,7 @@ void shadow_step_done(struct bt86_xdata *x)
 		return;
 	s->step_active = 0;
 	*sh_entry(s, s->step_ref) = s->step_old;
-	hw_invlpg(s->step_lin);
+	sh_hw_invlpg(s->step_lin);
 	shadow_pt_written(x, (u64)s->step_gfn << 12, 4096);
 	if (trace_flags(x, s->step_gfn) & TRACE_CODE)
 		bt_code_write_gfn(x, s->step_gfn);
@@ -737,8 +735,13 @@ void shadow_step_done(struct bt86_xdata *x)
 
 fault_t shadow_set_cr0(struct bt86_xdata *x, u32 cr0, long *stop)
 {
+	struct sh_state *s = sh_state(x);
 	u32 old = x->sregs.cr0;
 
+	/* PAE paging turned on: the PDPTE registers load (SDM 3A §4.4.1). */
+	if ((cr0 & CR0_PG) && !(old & CR0_PG) && (x->sregs.cr4 & SH_CR4_PAE) &&
+	    !sh_load_pdptes(&s->env, &s->paging, x->sregs.cr3))
+		return FAULT_GP0;
 	x->sregs.cr0 = cr0;
 	if ((old ^ cr0) & (CR0_PG | SH_CR0_WP))
 		*stop = mode_changed(x);
@@ -782,9 +785,10 @@ fault_t shadow_set_cr4(struct bt86_xdata *x, u32 cr4)
 			return FAULT_GP0;
 		}
 		mode_changed(x);
-	} else if ((old ^ cr4) & SH_CR4_PGE) {
+	} else if ((old ^ cr4) & (SH_CR4_PGE | SH_CR4_SMEP | SH_CR4_SMAP)) {
 		/* Global pages flushed: nothing the shadow keeps is stale. */
 		sync_paging(x);
+		set_hw_cr4(x);
 		if (x->bt.enabled)
 			bt_code_tlb(x, 0, BT_TLB_ALL);
 	}
@@ -811,7 +815,7 @@ void shadow_invlpg(struct bt86_xdata *x, u32 lin)
 	 * nothing a TLB would still hold (docs/shadow-paging.md).
 	 */
 	s->stats.invlpg++;
-	hw_invlpg(lin);
+	sh_hw_invlpg(lin);
 	if (x->bt.enabled)
 		bt_code_tlb(x, lin, BT_TLB_PAGE);
 }

@@ -10,6 +10,7 @@
  *   spt.c     shadow page tables: built from the guest's, kept exact
  *   mmu.c     paging modes, the cache of address spaces keyed by CR3,
  *             hidden faults, MOV CR3, INVLPG, guest page-table writes
+ *   ptwrite.c the page-table writes the monitor does for the guest
  */
 #ifndef BT86_SHADOW_H
 #define BT86_SHADOW_H
@@ -24,6 +25,7 @@
 
 /* mmu.c: the monitor's entry points */
 void shadow_load(struct bt86_xdata *x);
+void shadow_enter(struct bt86_xdata *x);
 bool shadow_active(const struct bt86_xdata *x);
 long shadow_page_fault(struct bt86_xdata *x, u32 lin);
 void shadow_step_done(struct bt86_xdata *x);
@@ -41,8 +43,12 @@ void shadow_export_stats(struct bt86_xdata *x);
  */
 fault_t shadow_translate(struct bt86_xdata *x, u32 lin, unsigned int acc,
 			 u64 *gpa);
-/* The monitor's own look: no flags set, nothing raised; false: unmapped. */
-bool shadow_peek(struct bt86_xdata *x, u32 lin, u64 *gpa, bool *global);
+/*
+ * The monitor's own look for an access @acc: no flags set, nothing raised;
+ * false if it would fault.
+ */
+bool shadow_peek(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
+		 bool *global);
 
 /* trace.c */
 u8 trace_flags(const struct bt86_xdata *x, u64 gfn);

@@ -85,6 +85,10 @@ u64 sh_leaf(struct bt86_xdata *x, const struct sh_page *sp, u32 e, u64 gpte)
 
 	if (gfn == SH_NONE)
 		return 0;
+	/* Reserved bits: the walk faults (RSVD), so the CPU must too. */
+	if (sp->kind == SH_PT && (sp->role & ROLE_PAE) &&
+	    (gpte & (s->env.rsvd_high | (s->paging.nxe ? 0 : GPTE_NX))))
+		return 0;
 	if (sp->kind == SH_LARGE) {
 		w = sp->role & ROLE_W;
 		u = sp->role & ROLE_U;
@@ -303,10 +307,12 @@ bool sh_pde_target(const struct bt86_xdata *x, const struct sh_page *pd, u32 e,
 	}
 	if (pae && (gpde & s->env.rsvd_high))
 		return false;
+	if (!sh_ram(s, (gpde & PAE_ADDR) >> 12))
+		return false;
 	*kind = SH_PT;
 	*gfn = (u32)((gpde & PAE_ADDR) >> 12);
 	*role = r;
-	return sh_ram(s, *gfn);
+	return true;
 }
 
 /* Recompute the links [first, last] of PD @idx: drop what the guest dropped. */

@@ -17,14 +17,10 @@
  * untraced pages, so tracing a page is: clear the identity PTE's RW, and
  * clear RW in each leaf its reverse map names.
  */
+#include "hw.h"
 #include "internal.h"
 
 #define PTE_RW (1ULL << 1)
-
-static void invlpg(u64 addr)
-{
-	asm volatile("invlpg (%0)" : : "r"(addr) : "memory");
-}
 
 u64 *sh_ident_pte(const struct bt86_xdata *x, u32 gfn)
 {
@@ -61,7 +57,7 @@ void trace_add(struct bt86_xdata *x, u32 gfn, u8 why)
 		return;
 	*sh_ident_pte(x, gfn) &= ~PTE_RW;
 	if (!s->active)
-		invlpg((u64)gfn << 12);
+		sh_hw_invlpg((u64)gfn << 12);
 	sh_refs_each(s, g->rmap, write_protect, x);
 	sh_refs_clear(s, &g->rmap);
 }
@@ -82,7 +78,7 @@ void trace_del(struct bt86_xdata *x, u32 gfn, u8 why)
 	/* Shadow leaves become writable again at their next write fault. */
 	*sh_ident_pte(x, gfn) |= PTE_RW;
 	if (!s->active)
-		invlpg((u64)gfn << 12);
+		sh_hw_invlpg((u64)gfn << 12);
 }
 
 /* A writable shadow leaf @ref maps @gfn; read-only if it cannot be listed. */

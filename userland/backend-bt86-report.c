@@ -227,10 +227,6 @@ static void report_shadow(uint64_t detail, unsigned int eip)
 		pr_msg("the guest used linear address %08x (eip %08x), where --accel bt keeps its translation cache; use --accel tae or kvm",
 		       lin, eip);
 		break;
-	case BT86_SHADOW_PAE:
-		pr_msg("the guest turned on PAE paging (eip %08x), which bt86 does not shadow yet; use --accel kvm",
-		       eip);
-		break;
 	case BT86_SHADOW_STUCK:
 		pr_msg("bt86 bug: a page fault at %08x (eip %08x) keeps coming back although the shadow page tables were fixed; please report it with this output",
 		       lin, eip);

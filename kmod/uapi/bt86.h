@@ -303,7 +303,6 @@ struct bt86_cpuid {
  * address concerned.
  */
 #define BT86_SHADOW_WINDOW 1 /* a guest access to the translator's window */
-#define BT86_SHADOW_PAE	   2 /* PAE paging, not shadowed yet */
 #define BT86_SHADOW_STUCK  3 /* a hidden fault that does not go away (bug) */
 #define BT86_SHADOW_BUG	   4 /* a shadow that cannot be built (bug) */
 #define BT86_SHADOW_TRACE  5 /* a write to a page traced for another use */

@@ -7,11 +7,11 @@
  * interrupt-window exit, INT n from ring 3 through a DPL 0 gate giving the
  * guest #GP(n*8+2) on its ring-0 stack, a double fault through a task
  * gate, a triple fault ending the run with BT86_EXIT_SHUTDOWN, guest paging
- * through the shadow page tables (PAE paging stopping the VM with a plain
- * reason), the counters of --stats, and guest
- * accesses to the translator's window below 4 GiB (segment truncation:
- * MMIO exits, as to any address beyond RAM).  A third variant runs every
- * test with checked translation (BT86_VM_BT_CHECKED).
+ * (32-bit and PAE) through the shadow page tables, the counters of
+ * --stats, and guest accesses to the translator's window below 4 GiB
+ * (segment truncation: MMIO exits, as to any address beyond RAM).  A
+ * third variant runs every test with checked translation
+ * (BT86_VM_BT_CHECKED).
  *
  * Each test builds a tiny protected-mode machine in guest RAM: a GDT, a
  * TSS, an IDT, code at CODE and handlers at HANDLERS, all hand-assembled.
@@ -475,24 +475,64 @@ TEST_F(cpu, guest_paging_maps_and_faults_through_the_shadow)
 }
 
 /*
- * mov %cr4,%eax; or $0x20,%eax; mov %eax,%cr4; mov %cr0,%eax;
- * or $0x80000000,%eax; mov %eax,%cr0: PAE paging, not shadowed yet
+ * PAE paging: a PDPT at 0xe000 whose first PDPTE names a page directory at
+ * 0xf000; PDE 0 maps the first 2 MiB to itself, PDE 1 the page table at
+ * 0xd000, whose first PTE maps linear 0x200000 to RESULTS.
+ *
+ *   mov $0xe000,%eax; mov %eax,%cr3; mov %cr4,%eax; or $0x20,%eax;
+ *   mov %eax,%cr4; mov %cr0,%eax; or $0x80000000,%eax; mov %eax,%cr0;
+ *   movl $0xabcd,0x200010; mov 0x400000,%eax; hlt
  */
-TEST_F(cpu, pae_paging_stops_the_vm_with_a_reason)
-{
-	static const uint8_t code[] = { 0x0f, 0x20, 0xe0, 0x83, 0xc8,
-					0x20, 0x0f, 0x22, 0xe0, 0x0f,
-					0x20, 0xc0, 0x0d, 0x00, 0x00,
-					0x00, 0x80, 0x0f, 0x22, 0xc0 };
+static const uint8_t pae_code[] = {
+	0xb8, 0x00, 0xe0, 0x00, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xe0,
+	0x83, 0xc8, 0x20, 0x0f, 0x22, 0xe0, 0x0f, 0x20, 0xc0, 0x0d, 0x00,
+	0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xc7, 0x05, 0x10, 0x00, 0x20,
+	0x00, 0xcd, 0xab, 0x00, 0x00, 0xa1, 0x00, 0x00, 0x40, 0x00, 0xf4
+};
+#define PAE_PDPT 0xe000
+#define PAE_PD	 0xf000
 
-	start(_metadata, self, code, sizeof(code), 0);
+static void pae_tables(FIXTURE_DATA(cpu) * self, uint64_t pdpte0)
+{
+	uint64_t *pdpt = (uint64_t *)(self->ram + PAE_PDPT);
+	uint64_t *pd = (uint64_t *)(self->ram + PAE_PD);
+	uint64_t *pt = (uint64_t *)(self->ram + PAGE_TABLE);
+
+	memcpy(self->ram + PF_HANDLER, pf_handler, sizeof(pf_handler));
+	set_gate(self->ram, 14, KCODE, PF_HANDLER, 0xe, 0);
+	pdpt[0] = pdpte0;
+	pd[0] = 0x83; /* 2 MiB page at 0: PS, W, P */
+	pd[1] = PAGE_TABLE | 3;
+	pt[0] = RESULTS | 3;
+}
+
+TEST_F(cpu, pae_paging_through_the_shadow)
+{
+	uint64_t *pd = (uint64_t *)(self->ram + PAE_PD);
+	uint64_t *pt = (uint64_t *)(self->ram + PAGE_TABLE);
+
+	start(_metadata, self, pae_code, sizeof(pae_code), 0);
+	pae_tables(self, PAE_PD | 1);
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
-	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
-	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
-	EXPECT_EQ(BT86_UNSUPPORTED_SHADOW, self->run->internal.data[0]);
-	EXPECT_EQ(CODE + 17, self->run->internal.data[1]);
-	EXPECT_EQ(BT86_SHADOW_PAE, self->run->internal.data[2] >> 32);
-	EXPECT_EQ(-EIO, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0xabcd, result(self, 4));
+	EXPECT_EQ(0x400000, result(self, 5)); /* CR2 */
+	EXPECT_EQ(0, result(self, 6));
+	EXPECT_EQ(0x60, pt[0] & 0x60);
+	EXPECT_EQ(0x20, pd[1] & 0x60);
+	EXPECT_EQ(0x20, pd[0] & 0x20); /* the code's 2 MiB page */
+}
+
+/* A present PDPTE with a reserved bit: MOV to CR0 is #GP(0) (SDM 3A §4.4.1). */
+TEST_F(cpu, pae_bad_pdpte_is_gp)
+{
+	start(_metadata, self, pae_code, sizeof(pae_code), 0);
+	pae_tables(self, PAE_PD | 3); /* R/W is reserved in a PDPTE */
+	self->ram[RESULTS + 8] = 0xff;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0, result(self, 2)); /* #GP(0) */
+	EXPECT_EQ(0, result(self, 4)); /* the write never happened */
 }
 
 /* The MMIO exit that must come next; @data answers a read. */

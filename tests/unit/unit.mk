@@ -69,3 +69,17 @@ $(UNIT_SHADOW_OBJ): shadow/walk.c
 	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(UNIT_SHADOW_OBJ:.o=.d)
+
+# test-shadow-spt: shadow page tables (shadow/pool.c, trace.c, spt.c) for
+# userland, without the TLB (BT86_SHADOW_UNIT_TEST: shadow/hw.h).
+UNIT_SPT_SRCS	:= shadow/pool.c shadow/trace.c shadow/spt.c
+UNIT_SPT_OBJS	:= $(patsubst shadow/%.c,$(UNIT_OBJDIR)/shadow-%.o,$(UNIT_SPT_SRCS))
+UNIT_SPT_FLAGS	:= -Ishadow -Imonitor -Ikmod -DBT86_SHADOW_UNIT_TEST
+$(UNIT_OBJDIR)/test-shadow-spt.o $(UNIT_SPT_OBJS): UNIT_CFLAGS += $(UNIT_SPT_FLAGS)
+$(O)/tests/unit/test-shadow-spt: $(UNIT_SPT_OBJS)
+
+$(UNIT_OBJDIR)/shadow-%.o: shadow/%.c
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(UNIT_SPT_OBJS:.o=.d)
