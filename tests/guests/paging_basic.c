@@ -728,7 +728,7 @@ static void rnd_step(void)
 {
 	uint32_t op = rnd(16), d = rnd(2), slot = rnd(4), e = rnd(16);
 	uint32_t lin = RND_BASE + slot * 0x400000 + e * 4096 + rnd(1024) * 4;
-	uint32_t v = 0, before = pf_count, cr0;
+	uint32_t v = 0, before = pb_faults, cr0;
 	int faulted;
 
 	switch (op) {
@@ -759,7 +759,7 @@ static void rnd_step(void)
 		faulted = user_run(rnd_user, (void *)(lin | rnd(2)));
 		fold(faulted);
 		if (faulted)
-			fold(pf_err | (pf_cr2 == (lin & ~3u)) << 8);
+			fold(pb_err | (pb_cr2 == (lin & ~3u)) << 8);
 		else
 			fold(rnd_user_val);
 		return;
@@ -770,8 +770,8 @@ static void rnd_step(void)
 			faulted = probe_read(lin, &v);
 		fold(faulted);
 		if (faulted)
-			fold(pf_err | (pf_cr2 == lin) << 8 |
-			     (pf_count - before) << 9);
+			fold(pb_err | (pb_cr2 == lin) << 8 |
+			     (pb_faults - before) << 9);
 		else if (!(op & 1))
 			fold(v);
 		return;
@@ -933,7 +933,7 @@ static void test_smxp(void)
 		/* code1 at its identity address: a user page */
 		put_code(code1, 0x7777);
 		write_cr4(read_cr4() | CR4_SMEP);
-		before = pf_count;
+		before = pb_faults;
 		if (!probe_jump(phys(code1), &v) ||
 		    !faulted(before, phys(code1), 0x11))
 			good = 0;
@@ -946,7 +946,7 @@ static void test_smxp(void)
 	if (ebx & (1u << 20)) {
 		page_user[0] = 0x5a;
 		write_cr4(read_cr4() | CR4_SMAP);
-		before = pf_count;
+		before = pb_faults;
 		if (!probe_read(phys(page_user), &v) ||
 		    !faulted(before, phys(page_user), PF_P))
 			good = 0;
@@ -954,7 +954,7 @@ static void test_smxp(void)
 		if (probe_read(phys(page_user), &v) || (v & 0xff) != 0x5a)
 			good = 0;
 		asm volatile("clac" : : : "memory");
-		before = pf_count;
+		before = pb_faults;
 		if (!probe_write(phys(page_user), 1) ||
 		    !faulted(before, phys(page_user), PF_P | PF_W))
 			good = 0;
@@ -966,10 +966,118 @@ static void test_smxp(void)
 
 /* --- PAE paging ----------------------------------------------------------- */
 
-#define CR4_PAE	 (1u << 5)
-#define PTE_NX	 (1ULL << 63)
-#define MSR_EFER 0xc0000080u
-#define EFER_NXE (1u << 11)
+static uint64_t *pae_pte(uint64_t *pt, uint32_t lin)
+{
+	return &pt[(lin >> 12) & 511];
+}
+
+static void pae_tables(void)
+{
+	int i, j;
+
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 512; j++)
+			pae_pt_low[i][j] = (uint64_t)(i * 512 + j) << 12 |
+					   PTE_P | PTE_W | PTE_U;
+		pae_pd0[i] = phys(pae_pt_low[i]) | PTE_P | PTE_W | PTE_U;
+	}
+	pae_pt_low[0][0] = 0;
+	pae_pd1[0] = phys(pae_pt_data) | PTE_P | PTE_W | PTE_U;
+	pae_pd1[2] = PHYS_BIG | PDE_PS | PTE_P | PTE_W;
+	pae_pd1b[0] = phys(pae_pt_data2) | PTE_P | PTE_W | PTE_U;
+	pae_pd3[0] = 0 | PDE_PS | PTE_P | PTE_W;
+	pae_pd3[1] = 0x200000 | PDE_PS | PTE_P | PTE_W;
+	*pae_pte(pae_pt_data, LIN_DATA) = phys(page_a) | PTE_P | PTE_W;
+	*pae_pte(pae_pt_data, LIN_RO) = phys(page_ro) | PTE_P;
+	*pae_pte(pae_pt_data, LIN_FRESH) = phys(page_fresh) | PTE_P | PTE_W;
+	*pae_pte(pae_pt_data2, LIN_DATA) = phys(page_c) | PTE_P | PTE_W;
+	/* PDPTEs: P only (R/W, U/S and A are reserved there). */
+	pae_pdpt[0] = phys(pae_pd0) | PTE_P;
+	pae_pdpt[1] = phys(pae_pd1) | PTE_P;
+	pae_pdpt[3] = phys(pae_pd3) | PTE_P;
+	pae_pdpt2[0] = pae_pdpt[0];
+	pae_pdpt2[1] = phys(pae_pd1b) | PTE_P;
+	pae_pdpt2[3] = pae_pdpt[3];
+}
+
+static int cpu_has_nx(void)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(0x80000000u));
+	if (a < 0x80000001u)
+		return 0;
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(0x80000001u));
+	return (d >> 20) & 1;
+}
+
+/* Jump to @lin (mov $value, %eax; ret there); true if the fetch faulted. */
+static int probe_jump(uint32_t lin, uint32_t *value);
+
+/*
+ * Everything the guest image holds becomes supervisor (or user again),
+ * but page_user and code1: under SMEP and SMAP ring 0 may neither run
+ * from user pages nor touch them.
+ */
+static void image_user(int user)
+{
+	extern char _end[];
+	uint32_t p;
+
+	for (p = 0x100; p < ((uint32_t)_end + 4095) >> 12; p++) {
+		if (p == phys(page_user) >> 12 || p == phys(code1) >> 12)
+			continue;
+		pt_low[0][p] = (pt_low[0][p] & ~PTE_U) | (user ? PTE_U : 0);
+	}
+	write_cr3(phys(pd1));
+}
+
+static void test_smxp(void)
+{
+	uint32_t ebx = cpuid7_ebx(), v, before;
+	int good = 1;
+
+	image_user(0);
+	if (ebx & (1u << 7)) {
+		/* code1 at its identity address: a user page */
+		put_code(code1, 0x7777);
+		write_cr4(read_cr4() | CR4_SMEP);
+		before = pb_faults;
+		if (!probe_jump(phys(code1), &v) ||
+		    !faulted(before, phys(code1), 0x11))
+			good = 0;
+		write_cr4(read_cr4() & ~CR4_SMEP);
+		if (probe_jump(phys(code1), &v) || v != 0x7777)
+			good = 0;
+	}
+	ok(good, "SMEP: a ring-0 fetch from a user page faults, I/D set");
+	good = 1;
+	if (ebx & (1u << 20)) {
+		page_user[0] = 0x5a;
+		write_cr4(read_cr4() | CR4_SMAP);
+		before = pb_faults;
+		if (!probe_read(phys(page_user), &v) ||
+		    !faulted(before, phys(page_user), PF_P))
+			good = 0;
+		asm volatile("stac" : : : "memory");
+		if (probe_read(phys(page_user), &v) || (v & 0xff) != 0x5a)
+			good = 0;
+		asm volatile("clac" : : : "memory");
+		before = pb_faults;
+		if (!probe_write(phys(page_user), 1) ||
+		    !faulted(before, phys(page_user), PF_P | PF_W))
+			good = 0;
+		write_cr4(read_cr4() & ~CR4_SMAP);
+	}
+	image_user(1);
+	ok(good, "SMAP: ring 0 reads a user page only between STAC and CLAC");
+}
+
+/* --- PAE paging ----------------------------------------------------------- */
 
 static uint64_t *pae_pte(uint64_t *pt, uint32_t lin)
 {
@@ -1038,19 +1146,19 @@ static uint64_t rdmsr(uint32_t msr)
 /* Jump to @lin (mov $value, %eax; ret there); true if the fetch faulted. */
 static int probe_jump(uint32_t lin, uint32_t *value)
 {
-	uint32_t before = pf_count, v = 0;
+	uint32_t before = pb_faults, v = 0;
 
-	asm volatile("movl $1f, pf_resume\n\t"
+	asm volatile("movl $1f, pb_resume\n\t"
 		     "pushl $1f\n\t"
 		     "jmp *%1\n"
 		     "1:"
 		     : "+a"(v)
 		     : "r"(lin)
 		     : "memory");
-	if (pf_count != before)
+	if (pb_faults != before)
 		asm volatile("addl $4, %%esp" : : : "memory");
 	*value = v;
-	return pf_count != before;
+	return pb_faults != before;
 }
 
 /* No-execute pages: the lines read the same on a CPU without NX. */
@@ -1069,7 +1177,7 @@ static void test_nx(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
 	put_code(code2, 0x5555);
 	*pte = phys(code2) | PTE_P | PTE_NX;
-	before = pf_count;
+	before = pb_faults;
 	if (!probe_jump(lin, &v) || !faulted(before, lin, 0x11))
 		good = 0;
 	if (probe_read(lin, &v) || (v & 0xff) != 0xb8)
@@ -1079,7 +1187,7 @@ static void test_nx(void)
 	*pte = phys(code2) | PTE_P;
 	pae_pd1[0] |= PTE_NX;
 	invlpg(lin);
-	before = pf_count;
+	before = pb_faults;
 	if (!probe_jump(lin, &v) || !faulted(before, lin, 0x11))
 		good = 0;
 	pae_pd1[0] &= ~PTE_NX;
@@ -1115,10 +1223,10 @@ static void test_pae(void)
 		   !probe_read(0x40400000 + 0x100, &v) && v == 0x2b &&
 		   (pae_pd1[2] & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
 	   "PAE: a 2 MiB page maps, its PDE gets A and D");
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_write(0x80001000, 1) && faulted(before, 0x80001000, PF_W),
 	   "PAE: a GiB without PDPTE: #PF, error 2");
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_write(LIN_RO, 1) && faulted(before, LIN_RO, PF_P | PF_W),
 	   "PAE: a read-only page: #PF, error 3");
 
@@ -1149,7 +1257,7 @@ static void test_pae(void)
 			     : "memory", "cc");
 	}
 	invlpg(LIN_NP);
-	before = pf_count;
+	before = pb_faults;
 	ok(probe_read(LIN_NP, &v) && faulted(before, LIN_NP, 0),
 	   "PAE: a PTE cleared by CMPXCHG8B");
 	test_nx();
@@ -1178,7 +1286,7 @@ static void rnd_step_pae(void)
 {
 	uint32_t op = rnd(16), d = rnd(2), slot = rnd(4), e = rnd(16);
 	uint32_t lin = RND_BASE + slot * 0x200000 + e * 4096 + rnd(1024) * 4;
-	uint32_t pde = (RND_BASE >> 21) % 512 + slot, v = 0, before = pf_count;
+	uint32_t pde = (RND_BASE >> 21) % 512 + slot, v = 0, before = pb_faults;
 	int faulted;
 
 	switch (op) {
@@ -1207,7 +1315,7 @@ static void rnd_step_pae(void)
 		faulted = user_run(rnd_user, (void *)(lin | rnd(2)));
 		fold(faulted);
 		if (faulted)
-			fold(pf_err | (pf_cr2 == (lin & ~3u)) << 8);
+			fold(pb_err | (pb_cr2 == (lin & ~3u)) << 8);
 		else
 			fold(rnd_user_val);
 		return;
@@ -1218,8 +1326,8 @@ static void rnd_step_pae(void)
 			faulted = probe_read(lin, &v);
 		fold(faulted);
 		if (faulted)
-			fold(pf_err | (pf_cr2 == lin) << 8 |
-			     (pf_count - before) << 9);
+			fold(pb_err | (pb_cr2 == lin) << 8 |
+			     (pb_faults - before) << 9);
 		else if (!(op & 1))
 			fold(v);
 		return;
