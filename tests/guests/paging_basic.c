@@ -966,118 +966,8 @@ static void test_smxp(void)
 
 /* --- PAE paging ----------------------------------------------------------- */
 
-static uint64_t *pae_pte(uint64_t *pt, uint32_t lin)
-{
-	return &pt[(lin >> 12) & 511];
-}
-
-static void pae_tables(void)
-{
-	int i, j;
-
-	for (i = 0; i < 4; i++) {
-		for (j = 0; j < 512; j++)
-			pae_pt_low[i][j] = (uint64_t)(i * 512 + j) << 12 |
-					   PTE_P | PTE_W | PTE_U;
-		pae_pd0[i] = phys(pae_pt_low[i]) | PTE_P | PTE_W | PTE_U;
-	}
-	pae_pt_low[0][0] = 0;
-	pae_pd1[0] = phys(pae_pt_data) | PTE_P | PTE_W | PTE_U;
-	pae_pd1[2] = PHYS_BIG | PDE_PS | PTE_P | PTE_W;
-	pae_pd1b[0] = phys(pae_pt_data2) | PTE_P | PTE_W | PTE_U;
-	pae_pd3[0] = 0 | PDE_PS | PTE_P | PTE_W;
-	pae_pd3[1] = 0x200000 | PDE_PS | PTE_P | PTE_W;
-	*pae_pte(pae_pt_data, LIN_DATA) = phys(page_a) | PTE_P | PTE_W;
-	*pae_pte(pae_pt_data, LIN_RO) = phys(page_ro) | PTE_P;
-	*pae_pte(pae_pt_data, LIN_FRESH) = phys(page_fresh) | PTE_P | PTE_W;
-	*pae_pte(pae_pt_data2, LIN_DATA) = phys(page_c) | PTE_P | PTE_W;
-	/* PDPTEs: P only (R/W, U/S and A are reserved there). */
-	pae_pdpt[0] = phys(pae_pd0) | PTE_P;
-	pae_pdpt[1] = phys(pae_pd1) | PTE_P;
-	pae_pdpt[3] = phys(pae_pd3) | PTE_P;
-	pae_pdpt2[0] = pae_pdpt[0];
-	pae_pdpt2[1] = phys(pae_pd1b) | PTE_P;
-	pae_pdpt2[3] = pae_pdpt[3];
-}
-
-static int cpu_has_nx(void)
-{
-	uint32_t a, b, c, d;
-
-	asm volatile("cpuid"
-		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
-		     : "a"(0x80000000u));
-	if (a < 0x80000001u)
-		return 0;
-	asm volatile("cpuid"
-		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
-		     : "a"(0x80000001u));
-	return (d >> 20) & 1;
-}
-
-/* Jump to @lin (mov $value, %eax; ret there); true if the fetch faulted. */
-static int probe_jump(uint32_t lin, uint32_t *value);
-
-/*
- * Everything the guest image holds becomes supervisor (or user again),
- * but page_user and code1: under SMEP and SMAP ring 0 may neither run
- * from user pages nor touch them.
- */
-static void image_user(int user)
-{
-	extern char _end[];
-	uint32_t p;
-
-	for (p = 0x100; p < ((uint32_t)_end + 4095) >> 12; p++) {
-		if (p == phys(page_user) >> 12 || p == phys(code1) >> 12)
-			continue;
-		pt_low[0][p] = (pt_low[0][p] & ~PTE_U) | (user ? PTE_U : 0);
-	}
-	write_cr3(phys(pd1));
-}
-
-static void test_smxp(void)
-{
-	uint32_t ebx = cpuid7_ebx(), v, before;
-	int good = 1;
-
-	image_user(0);
-	if (ebx & (1u << 7)) {
-		/* code1 at its identity address: a user page */
-		put_code(code1, 0x7777);
-		write_cr4(read_cr4() | CR4_SMEP);
-		before = pb_faults;
-		if (!probe_jump(phys(code1), &v) ||
-		    !faulted(before, phys(code1), 0x11))
-			good = 0;
-		write_cr4(read_cr4() & ~CR4_SMEP);
-		if (probe_jump(phys(code1), &v) || v != 0x7777)
-			good = 0;
-	}
-	ok(good, "SMEP: a ring-0 fetch from a user page faults, I/D set");
-	good = 1;
-	if (ebx & (1u << 20)) {
-		page_user[0] = 0x5a;
-		write_cr4(read_cr4() | CR4_SMAP);
-		before = pb_faults;
-		if (!probe_read(phys(page_user), &v) ||
-		    !faulted(before, phys(page_user), PF_P))
-			good = 0;
-		asm volatile("stac" : : : "memory");
-		if (probe_read(phys(page_user), &v) || (v & 0xff) != 0x5a)
-			good = 0;
-		asm volatile("clac" : : : "memory");
-		before = pb_faults;
-		if (!probe_write(phys(page_user), 1) ||
-		    !faulted(before, phys(page_user), PF_P | PF_W))
-			good = 0;
-		write_cr4(read_cr4() & ~CR4_SMAP);
-	}
-	image_user(1);
-	ok(good, "SMAP: ring 0 reads a user page only between STAC and CLAC");
-}
-
-/* --- PAE paging ----------------------------------------------------------- */
+#define MSR_EFER 0xc0000080u
+#define EFER_NXE (1u << 11)
 
 static uint64_t *pae_pte(uint64_t *pt, uint32_t lin)
 {
@@ -1126,21 +1016,6 @@ static int cpu_has_nx(void)
 		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
 		     : "a"(0x80000001u));
 	return (d >> 20) & 1;
-}
-
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-	asm volatile("wrmsr"
-		     :
-		     : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
-static uint64_t rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return (uint64_t)hi << 32 | lo;
 }
 
 /* Jump to @lin (mov $value, %eax; ret there); true if the fetch faulted. */
