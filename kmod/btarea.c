@@ -135,6 +135,7 @@ int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x)
 	x->bt.meta = alias + BT_ALIAS_META;
 	x->bt.gpt = bt86_monitor_base() + BT_GPT_OFFSET;
 	x->bt.window_low = low;
+	x->bt.window_home = low;
 	x->bt.tc_low = low + BT_TC_OFFSET;
 	x->bt.checked = !!(vcpu->vm->flags & BT86_VM_BT_CHECKED);
 	x->bt.enabled = 1;

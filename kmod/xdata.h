@@ -298,6 +298,9 @@ struct bt86_xbt {
 	u32 step_eip;	  /* ... for one native step of the insn at this */
 	u32 step_cs;	  /* CS:EIP */
 	u32 step_faulted; /* the last trap came from that step, not its #DB */
+	/* where the window is (monitor/window.c) */
+	u32 window_home;  /* the module's place for it, used with paging off */
+	u32 window_check; /* the guest's mappings changed: is its slot free? */
 };
 #define BT_NO_BLOCK 0xffffffffu
 

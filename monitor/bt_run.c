@@ -21,14 +21,6 @@ _Static_assert(BT_GUEST_GDT_SLOTS == GUEST_GDT_SLOTS,
 
 /* Flat 4 GiB code, DPL 1, 32-bit, readable (SDM 3A §3.4.5). */
 #define BT_CS_DESC 0x00cfbb000000ffffULL
-/* Data, DPL 1, present, writable, accessed, byte granular; base, limit below. */
-#define BT_GS_ACCESS 0x0040b30000000000ULL
-
-static u64 window_desc(u32 base)
-{
-	return BT_GS_ACCESS | (BT_VP_SIZE - 1) |
-	       ((u64)(base & 0xffffff) << 16) | ((u64)(base >> 24) << 56);
-}
 
 static u8 *window(const struct bt86_xdata *x)
 {
@@ -91,7 +83,7 @@ void bt_load(struct bt86_xdata *x)
 	if (!x->bt.enabled)
 		return;
 	gdt[BT_CS_SLOT] = BT_CS_DESC;
-	gdt[BT_GS_SLOT] = window_desc(x->bt.window_low);
+	gdt[BT_GS_SLOT] = window_gs_desc(x->bt.window_low);
 	if (!x->bt.ready)
 		cache_setup(x);
 	x->bt.midseq = 0;
@@ -394,4 +386,5 @@ void bt_export_stats(struct bt86_xdata *x)
 	s->flushes = c->stats.flushes;
 	s->native_steps = c->stats.native_steps;
 	s->refused = c->stats.refused;
+	s->window = x->bt.window_low; /* relocations: window.c counts them */
 }

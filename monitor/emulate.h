@@ -55,6 +55,9 @@ long emulate_load_far(struct bt86_xdata *x, struct decoded_insn *d);
 
 /* truncate.c: a #GP(0) or #SS(0) the window's truncation caused, or -1 */
 long truncate_fault(struct bt86_xdata *x, struct decoded_insn *d);
+/* window.c: a truncated access into the window's range, paging on */
+long window_access(struct bt86_xdata *x, const struct decoded_insn *d, u32 lin,
+		   u32 len, u32 at, unsigned int acc);
 
 /* Finish the instruction or deliver its fault. */
 long complete(struct bt86_xdata *x, const struct decoded_insn *d, fault_t f);

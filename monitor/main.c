@@ -72,6 +72,10 @@ static long resume_guest(struct bt86_xdata *x)
 		x->stats.tsc_resume = rdtsc();
 		return 0;
 	}
+	/* At a guest instruction: the translator's window may move now. */
+	ret = window_place(x);
+	if (ret)
+		return ret;
 	ret = deliver_pending_irq(x);
 	if (ret)
 		return ret;

@@ -20,6 +20,7 @@
  *   emulate_io.c port I/O and MMIO
  *   emulate_sys.c control/debug registers, MSRs, descriptor-table loads
  *   truncate.c   guest segments truncated below the translator's window
+ *   window.c     where that window sits, and moving it
  *   fpu.c        the guest's x87/SSE state, switched lazily
  *   guestmem.c   reads and writes of guest memory, through the guest's
  *                paging when it is on (shadow/ holds shadow paging)
@@ -209,6 +210,10 @@ void truncate_after_trap(struct bt86_xdata *x);
 void truncate_before_entry(struct bt86_xdata *x);
 long truncate_stack_fault(struct bt86_xdata *x);
 long truncate_check_failed(struct bt86_xdata *x);
+
+/* window.c: where the translator's window sits */
+u64 window_gs_desc(u32 base);
+long window_place(struct bt86_xdata *x);
 
 /* fpu.c */
 void fpu_activate(struct bt86_xdata *x);

@@ -18,10 +18,11 @@
  * computed, and
  *   - an access beyond the guest's own limit is the guest's fault, as a
  *     CPU without truncation would raise it;
- *   - an access into the window's range is an access to guest-physical
- *     memory beyond RAM (guest paging is off): an MMIO exit for a MOV,
- *     else the VM stops (window_hit(), where shadow paging will walk the
- *     guest's page tables instead);
+ *   - an access into the window's range is, with guest paging off, an
+ *     access to guest-physical memory beyond RAM: an MMIO exit for a MOV,
+ *     else the VM stops; with paging on, the guest's own page tables
+ *     decide: its #PF, or the window moves out of its way (window_hit(),
+ *     window.c);
  *   - an access the truncation cut off that does not touch the window (the
  *     part of a wrapping segment above 4 GiB, the slack below the window
  *     of a page-granular limit) runs natively once with the untruncated
@@ -34,6 +35,7 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "shadow.h"
 
 #define NO_CHECK	0xffffffffu
 #define MAX_ACCESSES	4
@@ -47,6 +49,12 @@ u32 window_floor(const struct bt86_xdata *x)
 		return 0;
 	return x->bt.tc_low < x->bt.window_low ? x->bt.tc_low
 					       : x->bt.window_low;
+}
+
+/* Where the window's 4 MiB end (4 GiB when it sits at the top). */
+static u64 window_end(const struct bt86_xdata *x)
+{
+	return (u64)x->bt.window_low + BT_WINDOW_SIZE;
 }
 
 /*
@@ -131,7 +139,7 @@ void truncate_fill_limits(struct bt86_xdata *x, u32 *out)
 	}
 }
 
-/* The window moved (issue 6): the shadow follows. */
+/* The window moved (window.c): the shadow follows. */
 void truncate_window_moved(struct bt86_xdata *x)
 {
 	vcpu_reload_gdt(x);
@@ -146,6 +154,7 @@ struct access {
 	bool write;
 	bool fetch;  /* instruction bytes, or a branch target in CS */
 	bool wrap16; /* 16-bit addressing: offsets wrap at 64 KiB */
+	u32 elem;    /* a REP's elements: their size (len covers them all) */
 };
 
 struct accesses {
@@ -271,6 +280,7 @@ static void add_operand(struct bt86_xdata *x, const struct decoded_insn *d,
 		if (x->regs.eflags & EFLAGS_DF)
 			ea -= (n - 1) * size;
 		a.len = (u64)n * size;
+		a.elem = size;
 	}
 	a.off = a.wrap16 ? ea & 0xffff : ea;
 	add(acc, a);
@@ -389,42 +399,105 @@ static bool cut_off(struct bt86_xdata *x, const struct access *a)
 	return lim != s->limit && !in_limit(a, lim, false, 0);
 }
 
-/* Does linear [a, a + len) (modulo 4 GiB) reach @floor or above? */
-static bool lin_reaches(u32 a, u64 len, u32 floor)
+/*
+ * Does linear [a, a + len) (modulo 4 GiB) meet [lo, hi)?  *at: the first
+ * byte it has there.
+ */
+static bool lin_meets(u32 a, u64 len, u32 lo, u64 hi, u32 *at)
 {
-	return (u64)a + len - 1 >= floor;
+	u64 end = (u64)a + len;
+
+	if (a < hi && end > lo) {
+		*at = a > lo ? a : lo;
+		return true;
+	}
+	/* The part past 4 GiB, [0, end - 4 GiB): lo is its first byte there. */
+	if (end > 0x100000000ULL && end - 0x100000000ULL > lo) {
+		*at = lo;
+		return true;
+	}
+	return false;
 }
 
-/* Does the access's linear range reach the window, [floor, 4 GiB)? */
-static bool in_window(struct bt86_xdata *x, const struct access *a)
+/*
+ * Does the access's linear range reach the window, [floor, window_end)?
+ * *at: the first byte it has there.
+ */
+static bool in_window(struct bt86_xdata *x, const struct access *a, u32 *at)
 {
 	u32 base = sreg_of(x, a->seg)->base, floor = window_floor(x);
-	u64 mod = a->wrap16 ? 0x10000 : 0x100000000ULL;
+	u64 mod = a->wrap16 ? 0x10000 : 0x100000000ULL, end = window_end(x);
 	u64 len = a->len < mod ? a->len : mod;
 	u64 first = len == mod ? 0 : a->off, head = mod - first;
 
 	if (len <= head)
-		return lin_reaches(base + (u32)first, len, floor);
-	return lin_reaches(base + (u32)first, head, floor) ||
-	       lin_reaches(base, len - head, floor);
+		return lin_meets(base + (u32)first, len, floor, end, at);
+	return lin_meets(base + (u32)first, head, floor, end, at) ||
+	       lin_meets(base, len - head, floor, end, at);
 }
 
 /* --- what becomes of it ----------------------------------------------------- */
 
+/* The first element of @a: its only one, or a REP's next one in DF's direction. */
+static struct access first_element(const struct bt86_xdata *x,
+				   const struct access *a)
+{
+	struct access e = *a;
+
+	if (a->elem && a->len > a->elem) {
+		if (x->regs.eflags & EFLAGS_DF)
+			e.off += (u32)(a->len - a->elem);
+		e.len = a->elem;
+	}
+	return e;
+}
+
+static unsigned int access_kind(const struct bt86_xdata *x,
+				const struct access *a)
+{
+	return guest_acc(x) | (a->write ? SH_ACC_WRITE : 0) |
+	       (a->fetch ? SH_ACC_FETCH : 0);
+}
+
+static u32 linear(struct bt86_xdata *x, const struct access *a)
+{
+	u32 off = a->wrap16 ? a->off & 0xffff : a->off;
+
+	return sreg_of(x, a->seg)->base + off;
+}
+
 /*
- * The guest's access at linear @lin reached [window_floor, 4 GiB).  With
+ * Access @hit of @acc reached the window's range, at linear @at.  With
  * guest paging off that is guest-physical memory beyond RAM, and the
  * access is what the monitor makes of any access there: an MMIO exit for
  * a MOV, else the VM stops (emulate_mmio()).
  *
- * Shadow paging (issue 6) plugs in here: walk the guest's page tables
- * over the access; a page the guest has not mapped gets the guest its #PF,
- * a mapped one means the window must move (relocate it,
- * truncate_window_moved(), and run the instruction again).
+ * With paging on, the guest's own page tables decide (window.c): the
+ * window moves if they map its slot, else the guest gets its #PF, from an
+ * access before this one if that faults first (SDM 3A §6.15: the first
+ * fault wins).  A near branch's target in the window gets its #PF at the
+ * branch, where a CPU would branch and fault at the target
+ * (docs/translator.md, "Known limits").
  */
-static long window_hit(struct bt86_xdata *x, u32 lin)
+static long window_hit(struct bt86_xdata *x, const struct decoded_insn *d,
+		       const struct accesses *acc, unsigned int hit, u32 at)
 {
-	return emulate_mmio(x, lin);
+	struct access e;
+	unsigned int i;
+	fault_t f;
+
+	if (!shadow_active(x))
+		return emulate_mmio(x, linear(x, &acc->a[hit]));
+	for (i = 0; i < hit; i++) {
+		e = first_element(x, &acc->a[i]);
+		f = guest_check(x, linear(x, &e), (u32)e.len,
+				access_kind(x, &e));
+		if (f)
+			return raise_fault(x, f);
+	}
+	e = first_element(x, &acc->a[hit]);
+	return window_access(x, d, linear(x, &e), (u32)e.len, at,
+			     access_kind(x, &e));
 }
 
 /*
@@ -487,6 +560,7 @@ static long resolve(struct bt86_xdata *x, const struct decoded_insn *d,
 {
 	struct accesses acc;
 	unsigned int i, first_cut = MAX_ACCESSES;
+	u32 at;
 
 	*cut = false;
 	if (x->bt.step_faulted && x->regs.eip == x->bt.step_eip &&
@@ -509,9 +583,8 @@ static long resolve(struct bt86_xdata *x, const struct decoded_insn *d,
 	*cut = true;
 	count_emulated(x, BT86_EMUL_TRUNCATED);
 	for (i = 0; i < acc.n; i++)
-		if (in_window(x, &acc.a[i]))
-			return window_hit(x, sreg_of(x, acc.a[i].seg)->base +
-						     acc.a[i].off);
+		if (in_window(x, &acc.a[i], &at))
+			return window_hit(x, d, &acc, i, at);
 	return step_untruncated(x);
 }
 
@@ -527,11 +600,17 @@ long truncate_fault(struct bt86_xdata *x, struct decoded_insn *d)
 	if (!window_floor(x) || x->error)
 		return -1;
 	if (!d) {
-		/* The fetch itself, from the window's range: non-RAM. */
-		if (lin >= window_floor(x) &&
-		    segment_offset_ok(&x->sregs.cs, x->regs.eip, 1))
+		/*
+		 * The fetch itself, from the window's range: non-RAM with
+		 * paging off, else what the guest's page tables say.
+		 */
+		if (lin < window_floor(x) || lin >= window_end(x) ||
+		    !segment_offset_ok(&x->sregs.cs, x->regs.eip, 1))
+			return -1;
+		if (!shadow_active(x))
 			return exit_unsupported(x, BT86_UNSUPPORTED_MMIO, lin);
-		return -1;
+		return window_access(x, NULL, lin, 1, lin,
+				     guest_acc(x) | SH_ACC_FETCH);
 	}
 	return resolve(x, d, &cut);
 }

@@ -208,6 +208,12 @@ bool sh_guest_entry(const struct bt86_xdata *x, u64 gpa, unsigned int len,
 
 /* mmu.c */
 void sh_zap_all(struct bt86_xdata *x);
+void sh_ctx_drop(struct bt86_xdata *x, u32 i);
+void sh_rebuild(struct bt86_xdata *x);
+
+/* window.c */
+void sh_window_written(struct bt86_xdata *x, u32 gfn, u32 off, u32 len);
+long sh_window_fault(struct bt86_xdata *x, u32 lin, unsigned int acc);
 
 /* ptwrite.c */
 long sh_emulate_pt_write(struct bt86_xdata *x, u32 lin,

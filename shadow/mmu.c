@@ -344,6 +344,8 @@ static void load_hw(struct bt86_xdata *x, u32 i)
 		s->ctx[i].stamp = ++s->clock;
 	s->flush = 0;
 	sh_hw_flush();
+	/* Another address space: is the translator's window in its way? */
+	x->bt.window_check = 1;
 }
 
 /*
@@ -608,7 +610,7 @@ long shadow_page_fault(struct bt86_xdata *x, u32 lin)
 	long ret;
 
 	if (x->sh.window_low && lin - x->sh.window_low < WINDOW_SIZE)
-		return stop(x, BT86_SHADOW_WINDOW, lin);
+		return sh_window_fault(x, lin, acc);
 	if (x->error & SH_PF_RSVD)
 		return stop(x, BT86_SHADOW_BUG, lin);
 	if (!sh_walk(&s->env, &s->paging, lin, acc, &w)) {
@@ -828,4 +830,20 @@ void shadow_export_stats(struct bt86_xdata *x)
 		return;
 	s->stats.pages_used = s->sp_used;
 	x->stats.shadow = s->stats;
+}
+
+/* --- the translator's window (window.c) ------------------------------------------ */
+
+/* Drop cached context @i, which is not the current one. */
+void sh_ctx_drop(struct bt86_xdata *x, u32 i)
+{
+	ctx_release(x, i);
+	sh_state(x)->stats.evictions++;
+}
+
+/* The window moved to another GiB: every shadow goes, the current returns. */
+void sh_rebuild(struct bt86_xdata *x)
+{
+	sh_zap_all(x);
+	switch_ctx(x);
 }

@@ -11,6 +11,7 @@
  *   mmu.c     paging modes, the cache of address spaces keyed by CR3,
  *             hidden faults, MOV CR3, INVLPG, guest page-table writes
  *   ptwrite.c the page-table writes the monitor does for the guest
+ *   window.c  the translator's window among the guest's mappings
  */
 #ifndef BT86_SHADOW_H
 #define BT86_SHADOW_H
@@ -57,5 +58,10 @@ void trace_del(struct bt86_xdata *x, u32 gfn, u8 why);
 
 /* spt.c: the monitor wrote guest-physical [gpa, gpa + len) of a PT page */
 void shadow_pt_written(struct bt86_xdata *x, u64 gpa, u32 len);
+
+/* window.c: the translator's window among the guest's mappings */
+bool shadow_window_busy(struct bt86_xdata *x);
+bool shadow_window_pick(struct bt86_xdata *x, u32 *low);
+void shadow_window_move(struct bt86_xdata *x, u32 low);
 
 #endif /* BT86_SHADOW_H */

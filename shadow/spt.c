@@ -420,4 +420,5 @@ void shadow_pt_written(struct bt86_xdata *x, u64 gpa, u32 len)
 			continue;
 		sh_resync(x, found[i], first, last);
 	}
+	sh_window_written(x, gfn, off, len);
 }

@@ -129,6 +129,9 @@ static void print_bt_stats(FILE *f, const struct bt86_bt_stats *bt)
 	print_u64(f, "cache flushes", bt->flushes);
 	print_u64(f, "native steps", bt->native_steps);
 	print_u64(f, "insns not copied (step)", bt->refused);
+	fprintf(f, "    %-25s %12llu, now at %08llx\n", "window moves",
+		(unsigned long long)bt->relocations,
+		(unsigned long long)bt->window);
 }
 
 /* Shadow paging's counters (docs/shadow-paging.md, "Statistics"). */
@@ -224,8 +227,8 @@ static void report_shadow(uint64_t detail, unsigned int eip)
 
 	switch (detail >> 32) {
 	case BT86_SHADOW_WINDOW:
-		pr_msg("the guest used linear address %08x (eip %08x), where --accel bt keeps its translation cache; use --accel tae or kvm",
-		       lin, eip);
+		pr_msg("the guest's page directory maps every 4 MiB of its address space (eip %08x): --accel bt has no place left for its translation cache, which sits at %08x; use --accel tae or kvm",
+		       eip, lin);
 		break;
 	case BT86_SHADOW_STUCK:
 		pr_msg("bt86 bug: a page fault at %08x (eip %08x) keeps coming back although the shadow page tables were fixed; please report it with this output",

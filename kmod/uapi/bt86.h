@@ -185,6 +185,8 @@ struct bt86_bt_stats {
 	__u64 flushes;	    /* the cache filled up and was emptied */
 	__u64 native_steps; /* guest ring-0 instructions run natively, alone */
 	__u64 refused;	    /* instructions the translator would not copy */
+	__u64 relocations;  /* the window moved out of the guest's mappings */
+	__u64 window; /* where it is now: its first guest linear address */
 };
 
 /* bt86_bt_stats.callouts[] */
@@ -302,10 +304,11 @@ struct bt86_cpuid {
  * BT86_UNSUPPORTED_SHADOW: data[2] is BT86_SHADOW_* << 32 | the linear
  * address concerned.
  */
-#define BT86_SHADOW_WINDOW 1 /* a guest access to the translator's window */
-#define BT86_SHADOW_STUCK  3 /* a hidden fault that does not go away (bug) */
-#define BT86_SHADOW_BUG	   4 /* a shadow that cannot be built (bug) */
-#define BT86_SHADOW_TRACE  5 /* a write to a page traced for another use */
+#define BT86_SHADOW_WINDOW \
+	1		    /* no 4 MiB slot left for the translator's window */
+#define BT86_SHADOW_STUCK 3 /* a hidden fault that does not go away (bug) */
+#define BT86_SHADOW_BUG	  4 /* a shadow that cannot be built (bug) */
+#define BT86_SHADOW_TRACE 5 /* a write to a page traced for another use */
 /*
  * Translated code stopped where the translator's map has no entry;
  * data[2]: why << 32 | the TC address.  Why: a map kind (a call out the

@@ -7,11 +7,12 @@
  * interrupt-window exit, INT n from ring 3 through a DPL 0 gate giving the
  * guest #GP(n*8+2) on its ring-0 stack, a double fault through a task
  * gate, a triple fault ending the run with BT86_EXIT_SHUTDOWN, guest paging
- * (32-bit and PAE) through the shadow page tables, the counters of
- * --stats, and guest accesses to the translator's window below 4 GiB
- * (segment truncation: MMIO exits, as to any address beyond RAM).  A
- * third variant runs every test with checked translation
- * (BT86_VM_BT_CHECKED).
+ * (32-bit and PAE) through the shadow page tables (the translator's window
+ * moving out of the guest's mappings, or stopping the VM when they leave
+ * it no place), the counters of --stats, and guest accesses to the
+ * translator's window below 4 GiB (segment truncation: MMIO exits, as to
+ * any address beyond RAM).  A third variant runs every test with checked
+ * translation (BT86_VM_BT_CHECKED).
  *
  * Each test builds a tiny protected-mode machine in guest RAM: a GDT, a
  * TSS, an IDT, code at CODE and handlers at HANDLERS, all hand-assembled.
@@ -243,7 +244,7 @@ TEST_F(cpu, cpuid_shows_the_model)
 	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
 	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
-	if (variant->mode == BT86_MODE_BT) {
+	if ((variant->mode & BT86_MODE_MASK) == BT86_MODE_BT) {
 		EXPECT_EQ(0x663, result(self, 0));
 		EXPECT_EQ(0x22, result(self, 1));
 		EXPECT_EQ(1, st.emulated[BT86_EMUL_CPUID]);
@@ -472,6 +473,75 @@ TEST_F(cpu, guest_paging_maps_and_faults_through_the_shadow)
 	EXPECT_EQ(1, st.shadow.guest_faults);
 	EXPECT_LT(0, st.shadow.pages_used);
 	EXPECT_EQ(1, st.shadow.contexts);
+}
+
+/*
+ * The translator's window moves out of the guest's mappings: the page
+ * directory maps 0xfffff000 (PDE 1023, where the window starts out) to
+ * RESULTS when paging comes on, and the guest writes there.
+ *
+ *   mov $0xc000,%eax; mov %eax,%cr3; mov %cr0,%eax; or $0x80000000,%eax;
+ *   mov %eax,%cr0; movl $0x5678,0xfffff010; hlt
+ */
+static const uint8_t top_code[] = { 0xb8, 0x00, 0xc0, 0x00, 0x00, 0x0f,
+				    0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d,
+				    0x00, 0x00, 0x00, 0x80, 0x0f, 0x22,
+				    0xc0, 0xc7, 0x05, 0x10, 0xf0, 0xff,
+				    0xff, 0x78, 0x56, 0x00, 0x00, 0xf4 };
+#define TOP_TABLE 0xe000
+#define PAGING_ON (CODE + 19) /* after the MOV to CR0 */
+
+TEST_F(cpu, window_moves_out_of_the_guests_mapping)
+{
+	uint32_t *pd = (uint32_t *)(self->ram + PAGE_DIR);
+	uint32_t *pt = (uint32_t *)(self->ram + PAGE_TABLE);
+	uint32_t *top = (uint32_t *)(self->ram + TOP_TABLE);
+	struct bt86_vcpu_stats st;
+	unsigned int i;
+
+	start(_metadata, self, top_code, sizeof(top_code), 0);
+	pd[0] = PAGE_TABLE | 3;
+	for (i = 0; i < 256; i++)
+		pt[i] = i << 12 | 3;
+	pd[1023] = TOP_TABLE | 3;
+	top[1023] = RESULTS | 3;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0x5678, result(self, 4));
+	ASSERT_EQ(0, raw_ioctl_p(self->vcpu, BT86_GET_VCPU_STATS, &st));
+	if ((variant->mode & BT86_MODE_MASK) != BT86_MODE_BT) {
+		EXPECT_EQ(0, st.bt.relocations);
+		return;
+	}
+	/* The highest slot left: the next one down. */
+	EXPECT_EQ(1, st.bt.relocations);
+	EXPECT_EQ(0xff800000, st.bt.window);
+}
+
+/* A page directory mapping every 4 MiB leaves the window no place. */
+TEST_F(cpu, full_page_directory_stops_bt_with_a_reason)
+{
+	uint32_t *pd = (uint32_t *)(self->ram + PAGE_DIR);
+	uint32_t *pt = (uint32_t *)(self->ram + PAGE_TABLE);
+	unsigned int i;
+
+	start(_metadata, self, top_code, sizeof(top_code), 0);
+	self->ram[PAGING_ON] = 0xf4;
+	for (i = 0; i < 256; i++)
+		pt[i] = i << 12 | 3;
+	for (i = 0; i < 1024; i++)
+		pd[i] = PAGE_TABLE | 3;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	if ((variant->mode & BT86_MODE_MASK) != BT86_MODE_BT) {
+		EXPECT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+		return;
+	}
+	ASSERT_EQ(BT86_EXIT_INTERNAL_ERROR, self->run->exit_reason);
+	EXPECT_EQ(BT86_INTERNAL_UNSUPPORTED, self->run->internal.suberror);
+	EXPECT_EQ(BT86_UNSUPPORTED_SHADOW, self->run->internal.data[0]);
+	EXPECT_EQ(PAGING_ON, self->run->internal.data[1]);
+	EXPECT_EQ(BT86_SHADOW_WINDOW, self->run->internal.data[2] >> 32);
+	EXPECT_EQ(0xffc00000, (uint32_t)self->run->internal.data[2]);
 }
 
 /*
