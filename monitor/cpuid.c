@@ -85,7 +85,11 @@ u32 cpuid_cr4_allowed(struct bt86_xdata *x, u32 supported)
 {
 	u32 l0[4], l1[4], l7[4] = { 0 }, allowed = supported;
 
-	if (!cpu_model(x)->nent)
+	/*
+	 * Under tae guest ring 0 runs CPUID natively and sees the host's
+	 * features: it may set what the host has and the monitor supports.
+	 */
+	if (!cpu_model(x)->nent || !x->bt.enabled)
 		return supported;
 	cpuid_answer(x, 0, 0, l0);
 	cpuid_answer(x, 1, 0, l1);
