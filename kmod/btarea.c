@@ -7,6 +7,11 @@
  * RAM's own page tables, mapped so that the monitor can write-protect the
  * guest pages that hold translated code.
  *
+ * The low mapping is made once, at the top of the low 4 GiB, where the
+ * window stays while guest paging is off.  With paging on the monitor
+ * moves the window out of the guest's mappings (monitor/window.c) by
+ * linking the same two page tables from another slot of its shadows.
+ *
  * Low mappings are supervisor-only: guest ring 3 (CPL 3) cannot touch them;
  * guest ring 0 (CPL 1) may read the TC and write the per-vCPU page, whose
  * contents the monitor treats as guest input.  The TC is never writable

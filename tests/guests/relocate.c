@@ -26,11 +26,12 @@
  *               (error 4) in it, code and indirect calls run there
  *   paging off  back to paging off: code runs on
  *
- * Nothing here touches, at ring 0, a slot that no page directory maps
- * unless it is below all mapped ones (QEMU's TCG checks no segment
- * limits, so under bt86's plain --accel bt a ring-0 access to the window's
- * slot would reach the window there: the window guest covers that with
- * --bt-checked).  Nothing printed depends on an address or a timing.
+ * Ring 0 never touches the slot where bt86's policy puts the window at
+ * that moment, the highest one no page directory used so far maps (QEMU's
+ * TCG checks no segment limits, so under plain --accel bt a ring-0 access
+ * there would reach the window: the window guest covers that slot under
+ * --bt-checked); ring 3 does, and gets its #PF.  Nothing printed depends
+ * on an address or a timing.
  */
 #include "guest.h"
 
