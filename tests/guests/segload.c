@@ -290,35 +290,49 @@ static void test_reads(void)
 		 "keeps bits 31:16");
 }
 
-/* Null selectors, with their RPL, also across an exit to the VMM. */
-static void test_null(void)
+/*
+ * Null selectors, with their RPL, also across an exit to the VMM.  The
+ * first check is tried a few times: under tae a host interrupt between the
+ * load and the read is an exit too, and an exit is the second check's
+ * subject (IRET back to CPL 1 nulls a null selector's RPL, SDM Vol. 2A
+ * IRET "RETURN-TO-OUTER-PRIVILEGE-LEVEL"), so one unlucky interrupt must not
+ * decide the first.
+ */
+static void null_loads(uint32_t out[6])
 {
-	uint32_t ds, es, fs, ds2, es2, fs2;
-
 	asm volatile("movw %%ds, %%si\n\t"
 		     "movl $3, %%eax\n\tmovw %%ax, %%es\n\t"
 		     "xorl %%eax, %%eax\n\tmovw %%ax, %%fs\n\t"
 		     "movl $1, %%eax\n\tpushl %%eax\n\tpopl %%ds\n\t"
-		     "movl %%ds, %%edx\n\tmovl %%edx, %%ss:%0\n\t"
-		     "movl %%es, %%edx\n\tmovl %%edx, %%ss:%1\n\t"
-		     "movl %%fs, %%edx\n\tmovl %%edx, %%ss:%2\n\t"
+		     "movl %%ds, %%edx\n\tmovl %%edx, %%ss:0(%0)\n\t"
+		     "movl %%es, %%edx\n\tmovl %%edx, %%ss:4(%0)\n\t"
+		     "movl %%fs, %%edx\n\tmovl %%edx, %%ss:8(%0)\n\t"
 		     "outb %%al, $0x80\n\t"
-		     "movl %%ds, %%edx\n\tmovl %%edx, %%ss:%3\n\t"
-		     "movl %%es, %%edx\n\tmovl %%edx, %%ss:%4\n\t"
-		     "movl %%fs, %%edx\n\tmovl %%edx, %%ss:%5\n\t"
+		     "movl %%ds, %%edx\n\tmovl %%edx, %%ss:12(%0)\n\t"
+		     "movl %%es, %%edx\n\tmovl %%edx, %%ss:16(%0)\n\t"
+		     "movl %%fs, %%edx\n\tmovl %%edx, %%ss:20(%0)\n\t"
 		     "movw %%si, %%ds\n\tmovw %%si, %%es\n\tmovw %%si, %%fs"
-		     : "=m"(ds), "=m"(es), "=m"(fs), "=m"(ds2), "=m"(es2),
-		       "=m"(fs2)
 		     :
+		     : "r"(out)
 		     : "eax", "edx", "esi", "memory");
-	if (ds != 1 || es != 3 || fs != 0)
-		ktap_diag("DS %#x ES %#x FS %#x", ds, es, fs);
-	ok(ds == 1 && es == 3 && fs == 0,
+}
+
+static void test_null(void)
+{
+	uint32_t v[6];
+	int tries = 0;
+
+	do
+		null_loads(v);
+	while (!(v[0] == 1 && v[1] == 3 && v[2] == 0) && ++tries < 8);
+	if (v[0] != 1 || v[1] != 3 || v[2] != 0)
+		ktap_diag("DS %#x ES %#x FS %#x", v[0], v[1], v[2]);
+	ok(v[0] == 1 && v[1] == 3 && v[2] == 0,
 	   "null selectors 1, 3, 0 load into DS, ES, FS and read back");
-	if (ds2 != 1 || es2 != 3 || fs2 != 0)
-		ktap_diag("after the exit: DS %#x ES %#x FS %#x", ds2, es2,
-			  fs2);
-	ok(ds2 == 1 && es2 == 3 && fs2 == 0,
+	if (v[3] != 1 || v[4] != 3 || v[5] != 0)
+		ktap_diag("after the exit: DS %#x ES %#x FS %#x", v[3], v[4],
+			  v[5]);
+	ok(v[3] == 1 && v[4] == 3 && v[5] == 0,
 	   "null selectors keep their RPL across an I/O exit");
 }
 
