@@ -990,6 +990,60 @@ TEST_F(bt, segment_reads_inline)
 	MAP_IS(b, 4, BT_MAP_CALLOUT, E + 9, 32);
 }
 
+/*
+ * The window moved (monitor/window.c): bt_cache_init() at the new address
+ * empties the cache and writes its routine again there, and what is
+ * translated afterwards is, byte for byte, what a cache made there from the
+ * start holds: translated code embeds absolute TC addresses (the
+ * indirect-branch routine, the copy of the window's selector after a %gs
+ * operand, the fast table's entries).
+ */
+TEST_F(bt, cache_moved_with_its_window)
+{
+	static const bt_u8 code[] = {
+		0x65, 0x8b, 0x00, /* mov %gs:(%eax),%eax */
+		0xff, 0xe0,	  /* jmp *%eax */
+	};
+	const bt_u32 moved = RIG_WINDOW_LOW - 0x400000;
+	struct rig *r = &self->r, *fresh = malloc(sizeof(*fresh));
+	struct bt_block *b;
+	bt_u8 before[256];
+	bt_u32 before_len;
+	unsigned int i;
+
+	ASSERT_NE(NULL, fresh);
+	rig_code(r, E, code, sizeof(code));
+	b = xlate(_metadata, r, E);
+	bt_fast_insert(&r->c, E, b);
+	before_len = b->tc_len;
+	ASSERT_GE(sizeof(before), before_len);
+	memcpy(before, TCP(r, b->tc_off), before_len);
+	r->c.tc_low = moved + (RIG_TC_LOW - RIG_WINDOW_LOW);
+	r->c.window_low = moved;
+	bt_cache_init(&r->c);
+	EXPECT_EQ(0, r->c.nblocks);
+	EXPECT_EQ(r->c.prologue_end, r->c.tc_used);
+	EXPECT_EQ(NULL, bt_lookup(&r->c, &r->key, E));
+	for (i = 0; i < BT_FAST_ENTRIES; i++)
+		ASSERT_EQ(TCA(r, r->c.ind_miss),
+			  rig_rd32(r->c.window + BT_VP_FAST + 8 * i + 4));
+	b = xlate(_metadata, r, E);
+
+	ASSERT_TRUE(rig_init(fresh, TC_SIZE, MAX_MAP, MAX_BLKS, GUEST));
+	fresh->c.tc_low = r->c.tc_low;
+	fresh->c.window_low = moved;
+	bt_cache_init(&fresh->c);
+	rig_code(fresh, E, code, sizeof(code));
+	xlate(_metadata, fresh, E);
+	EXPECT_EQ(fresh->c.tc_used, r->c.tc_used);
+	EXPECT_EQ(0, memcmp(fresh->c.tc, r->c.tc, r->c.tc_used));
+	/* and it is not what the cache held before the move */
+	ASSERT_EQ(before_len, b->tc_len);
+	EXPECT_NE(0, memcmp(before, TCP(r, b->tc_off), before_len));
+	rig_free(fresh);
+	free(fresh);
+}
+
 /* Code that cannot be fetched whole: the guest buffer's end, CS limit. */
 TEST_F(bt, step_past_the_end_of_code)
 {
