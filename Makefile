@@ -3,7 +3,8 @@
 #   make            build bt86.ko (against KDIR), the launcher and the test guests
 #   make setup      install what is missing (packages, sandbox kernel, kselftest headers)
 #   make check      setup, build, run every test; ends with "N passed, N failed"
-#   make run        setup, build, boot the demo guest in the sandbox, console on the terminal
+#   make run        setup, build, boot Debian's i386 Linux to a shell under bt in the sandbox
+#                   (ACCEL=kvm|tae|bt, FLAVOUR=686|686-pae); make demo: the demo guest
 #   make bench      setup, build, print the benchmark tables
 #   make difftest-long  setup, build, 100 000 difftest cases natively, under kvm, tae and bt
 #   make dkms       prove the DKMS build for KVER (default: the sandbox kernel)
@@ -38,7 +39,7 @@ HOST_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
 HOST_LDFLAGS	:= -static -pthread
 KSELFTEST_INC	:= $(CACHE)/linux-src/tools/testing/selftests
 
-.PHONY: all setup module launcher guests tests check run bench difftest-long \
+.PHONY: all setup module launcher guests tests check run demo bench difftest-long \
 	dkms dkms-install \
 	format lint clean distclean help
 .DEFAULT_GOAL := all
@@ -46,7 +47,7 @@ KSELFTEST_INC	:= $(CACHE)/linux-src/tools/testing/selftests
 all: module launcher guests tests
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	@tests/vm/setup
@@ -80,13 +81,22 @@ check: setup
 	@$(build-for-sandbox)
 	@tests/check
 
-# The demo ends with debug-exit 0, which is status 1 (value << 1 | 1).
+# make run: Debian's i386 Linux with a shell on the terminal, under ACCEL
+# (bt, tae or kvm) in the sandbox VM (tests/linux/shell); FLAVOUR 686 or
+# 686-pae.  make demo: the small multiboot demo guest instead.  The demo
+# ends with debug-exit 0, which is status 1 (value << 1 | 1).
+ACCEL		?= bt
+FLAVOUR		?= 686
 run: setup
 	@$(build-for-sandbox)
-	@echo "bt86: booting the demo guest with --accel kvm in the sandbox VM" \
+	@tests/linux/shell $(ACCEL) --flavour $(FLAVOUR)
+
+demo: setup
+	@$(build-for-sandbox)
+	@echo "bt86: booting the demo guest with --accel $(ACCEL) in the sandbox VM" \
 		"(QEMU TCG, Debian's kernel); Ctrl-A x stops it"
 	@tests/vm/exec --interactive --timeout 0 -- \
-		bt86 run --accel kvm --kernel /guests/demo.elf || [ $$? = 1 ]
+		bt86 run --accel $(ACCEL) --kernel /guests/demo.elf || [ $$? = 1 ]
 
 bench: setup
 	@$(build-for-sandbox)
