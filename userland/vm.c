@@ -323,6 +323,23 @@ static void vm__dump_cpu(struct vm *vm, const struct vcpu_exit *e)
 	       d.idt_base, d.idt_limit);
 }
 
+/*
+ * HLT with interrupts off is how a guest without ACPI powers off (Linux's
+ * machine_halt(), our guests' end); where it stopped tells a power off
+ * from a kernel that gave up early (an early exception's halt loop).
+ */
+static void vm__report_halt(struct vm *vm)
+{
+	struct cpu_dump d;
+
+	if (vm->backend.ops->get_cpu(&vm->backend, &d)) {
+		pr_msg("the guest halted with interrupts disabled: clean shutdown");
+		return;
+	}
+	pr_msg("the guest halted with interrupts disabled at %04x:%08x: clean shutdown",
+	       d.seg[0].sel, d.eip);
+}
+
 /* The exit status for the stop request, with its one line. */
 static int vm__exit_status(struct vm *vm)
 {
@@ -332,7 +349,7 @@ static int vm__exit_status(struct vm *vm)
 	case STOP_DEBUG_EXIT:
 		return s->status;
 	case STOP_HALT:
-		pr_msg("the guest halted with interrupts disabled: clean shutdown");
+		vm__report_halt(vm);
 		return EXIT_CLEAN;
 	case STOP_RESET_I8042:
 		pr_msg("the guest requested a reset through the i8042 keyboard controller; reboot is not supported yet, so the VM stops");
