@@ -113,6 +113,7 @@ void bt86_world_stats(struct bt86_vcpu *vcpu, struct bt86_vcpu_stats *st);
 
 /* btarea.c (callers hold vm->lock) */
 int bt86_btarea_map_vm(struct bt86_vm *vm, u64 ram_end);
+u64 bt86_btarea_gpt(void);
 int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x);
 void bt86_btarea_free(struct bt86_vcpu *vcpu);
 

@@ -3,9 +3,10 @@
  * The memory of BT mode (docs/translator.md): per vCPU, the per-vCPU page
  * and the translation cache, mapped both in the guest's low 4 GiB (where
  * translated code reaches them) and above it (where the monitor writes
- * them), and the translator's metadata, mapped above only; per VM, guest
- * RAM's own page tables, mapped so that the monitor can write-protect the
- * guest pages that hold translated code.
+ * them), and the translator's metadata, mapped above only; per VM, in both
+ * modes, guest RAM's own page tables, mapped so that the monitor can
+ * write-protect guest pages: those that hold translated code, and the
+ * guest's GDT and LDT (monitor/page_trace.c).
  *
  * Low mappings are supervisor-only: guest ring 3 (CPL 3) cannot touch them;
  * guest ring 0 (CPL 1) may read the TC and write the per-vCPU page, whose
@@ -38,6 +39,12 @@ static const u64 bt_data = BT86_PTE_P | BT86_PTE_RW | BT86_PTE_A | BT86_PTE_D |
 static u32 bt86_window_low(unsigned int id)
 {
 	return (u32)(BT_WINDOW_TOP - (u64)(id + 1) * BT_WINDOW_SIZE);
+}
+
+/* Where the monitor sees guest RAM's PTEs (bt86_btarea_map_vm()). */
+u64 bt86_btarea_gpt(void)
+{
+	return bt86_monitor_base() + BT_GPT_OFFSET;
 }
 
 /*
@@ -133,7 +140,6 @@ int bt86_btarea_build(struct bt86_vcpu *vcpu, struct bt86_xdata *x)
 	x->bt.window = alias;
 	x->bt.tc = alias + BT_ALIAS_TC;
 	x->bt.meta = alias + BT_ALIAS_META;
-	x->bt.gpt = bt86_monitor_base() + BT_GPT_OFFSET;
 	x->bt.window_low = low;
 	x->bt.tc_low = low + BT_TC_OFFSET;
 	x->bt.enabled = 1;

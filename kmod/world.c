@@ -256,7 +256,8 @@ static int bt86_world_build_vm(struct bt86_vm *vm)
 		ret = bt86_map_xpage_code(&vm->mmu);
 	if (!ret)
 		ret = bt86_map_guest_ram(vm);
-	if (!ret && vm->mode == BT86_MODE_BT)
+	/* Both modes trace writes to guest pages (the GDT, the LDT). */
+	if (!ret)
 		ret = bt86_btarea_map_vm(vm, bt86_ram_end(vm));
 	if (ret) {
 		bt86_monitor_image_free(&vm->image);
@@ -348,6 +349,7 @@ static int bt86_world_build_vcpu(struct bt86_vcpu *vcpu)
 	x->v.irq_vector = XIRQ_NONE;
 	x->io_page = io_va;
 	x->ram_end = bt86_ram_end(vm);
+	x->bt.gpt = bt86_btarea_gpt();
 	if (vm->mode == BT86_MODE_BT) {
 		ret = bt86_btarea_build(vcpu, x);
 		if (ret) {

@@ -3,9 +3,9 @@
  * Keeping translations coherent with guest code (docs/translator.md).
  *
  * Every guest page that holds code of a live translation is write-
- * protected in the monitor's page tables (the module maps guest RAM's own
- * PTEs for us at x->bt.gpt).  A guest write to it faults (CR0.WP is set in
- * the monitor's world, so guest ring 0 at CPL 1 faults too); the monitor
+ * protected in the monitor's page tables (page_trace.c, TRACE_CODE).  A
+ * guest write to it faults (CR0.WP is set in the monitor's world, so
+ * guest ring 0 at CPL 1 faults too); the monitor
  * then drops every translation with code in that page, lifts the
  * protection, and lets the write happen: natively for ring 3, and for
  * translated code by running the writing instruction natively once, since
@@ -18,37 +18,24 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "page_trace.h"
 
-#define PTE_RW (1ULL << 1)
-
-static u64 *guest_pte(struct bt86_xdata *x, u32 gfn)
-{
-	return (u64 *)(uintptr_t)(x->bt.gpt + 8ULL * gfn);
-}
-
-static void invlpg(u32 addr)
-{
-	asm volatile("invlpg (%0)" : : "r"((u64)addr) : "memory");
-}
-
-static bool traced(struct bt86_xdata *x, u32 gfn)
+/* Does @gfn hold translated code (TRACE_CODE, page_trace.c)? */
+bool bt_page_traced(struct bt86_xdata *x, u32 gfn)
 {
 	return (bt_meta(x)->traced[gfn / 64] >> (gfn % 64)) & 1;
 }
 
+/* The page stays protected while it has another reason (page_trace.c). */
 static void set_traced(struct bt86_xdata *x, u32 gfn, bool on)
 {
 	u64 bit = 1ULL << (gfn % 64);
-	u64 *pte = guest_pte(x, gfn);
 
-	if (on) {
+	if (on)
 		bt_meta(x)->traced[gfn / 64] |= bit;
-		*pte &= ~PTE_RW;
-	} else {
+	else
 		bt_meta(x)->traced[gfn / 64] &= ~bit;
-		*pte |= PTE_RW;
-	}
-	invlpg(gfn << 12);
+	trace_sync(x, gfn);
 }
 
 /* A new translation: protect the pages its guest code came from. */
@@ -57,7 +44,7 @@ void bt_trace_block(struct bt86_xdata *x, const struct bt_block *b)
 	u32 gfn, last = (b->lin_end - 1) >> 12;
 
 	for (gfn = b->lin_start >> 12; gfn <= last; gfn++)
-		if ((u64)gfn << 12 < x->ram_end && !traced(x, gfn))
+		if ((u64)gfn << 12 < x->ram_end && !bt_page_traced(x, gfn))
 			set_traced(x, gfn, true);
 }
 
@@ -87,7 +74,7 @@ bool bt_code_write(struct bt86_xdata *x, u32 lin, u32 len)
 	last = (lin + len - 1) >> 12;
 	for (gfn = lin >> 12; gfn <= last && (u64)gfn << 12 < x->ram_end;
 	     gfn++) {
-		if (!traced(x, gfn))
+		if (!bt_page_traced(x, gfn))
 			continue;
 		bt_invalidate_range(bt_cache(x), gfn << 12, 4096);
 		set_traced(x, gfn, false);

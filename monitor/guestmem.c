@@ -48,6 +48,8 @@ int guest_write(struct bt86_xdata *x, u32 addr, const void *src, u32 len)
 	/* Translated code in those pages goes, and they become writable. */
 	if (x->bt.enabled)
 		bt_code_write(x, addr, len);
-	mon_memcpy((void *)(uintptr_t)addr, src, len);
+	/* The guest's GDT or LDT: their pages stay protected. */
+	if (!desc_guest_write(x, addr, src, len))
+		mon_memcpy((void *)(uintptr_t)addr, src, len);
 	return 0;
 }

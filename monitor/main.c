@@ -122,6 +122,7 @@ static long monitor_trap(struct bt86_xdata *x)
 		return exit_to_host(x, 0);
 	}
 	x->v.shadow = 0;
+	desc_trap(x); /* an instruction writing the GDT or LDT is done */
 	if (x->bt.midseq) {
 		ret = bt_trap_midseq(x);
 		return ret ? ret : resume_guest(x);

@@ -5,15 +5,18 @@
  * x->vector and x->error.
  *
  *   #GP        the instruction decides (emulate.c)
- *   #NP        a descriptor the shadow GDT left out: a far transfer through
- *              a gate, a return to ring 3, or a load that must be #GP
+ *   #NP        a descriptor the shadow GDT or LDT left out: a far transfer
+ *              through a gate, a return to ring 3, a load that must be #GP,
+ *              or a first load that sets the accessed bit
+ *   #SS        that first load into SS, else the guest's
  *   #BP #OF    INT3, INTO (monitor gates 3 and 4 are DPL 3): software
  *   0x80       INT 0x80 (DPL 3 gate): software, checked against the
  *              guest's gate
  *   #DB        the monitor's own single step (interrupt shadow), or the
  *              guest's
  *   #PF        guest paging is off: an access outside guest RAM (MMIO), or
- *              a write to a page holding translated code (bt_pages.c)
+ *              a write to a traced page: translated code, the guest's GDT
+ *              or LDT (page_trace.c)
  *   0x1f       the binary translator's call out (bt_run.c)
  *   #UD        SYSENTER on AMD CPUs in long mode, else the guest's
  *   #NM        FPU use: the guest's if its CR0.TS/EM says so, else the
@@ -24,6 +27,7 @@
  */
 #include "bt_monitor.h"
 #include "emulate.h"
+#include "page_trace.h"
 
 #define SYSENTER_OPCODE 0x340f /* 0F 34, little endian */
 
@@ -72,9 +76,7 @@ static long not_present(struct bt86_xdata *x)
 
 	if (x->error & 2) /* an IDT gate: never, the monitor's are present */
 		return reflect(x);
-	if ((sel & 4) && !x->sregs.ldt.unusable)
-		return exit_unsupported(x, BT86_UNSUPPORTED_LDT, sel);
-	if (vcpu_resync_slot(x, sel))
+	if (vcpu_first_load(x, sel) || vcpu_resync_slot(x, sel))
 		return 0;
 	if (desc_fetch(x, sel, &d))
 		return raise_fault(x, FAULT(VEC_GP, sel | (x->error & 1)));
@@ -114,9 +116,9 @@ static long page_fault(struct bt86_xdata *x)
 
 	if (cr2 < 0x100000000ULL && !guest_range_ok(x, (u32)cr2, 1))
 		return emulate_mmio(x, (u32)cr2);
-	/* A write to a page holding translated code (bt_pages.c). */
-	if ((x->error & 3) == 3 && x->bt.enabled) {
-		long ret = bt_write_fault(x, (u32)cr2);
+	/* A write to a traced page: translated code, the GDT or LDT. */
+	if ((x->error & 3) == 3 && cr2 < 0x100000000ULL) {
+		long ret = trace_write_fault(x, (u32)cr2);
 
 		if (ret >= 0)
 			return ret;
@@ -142,6 +144,12 @@ long trap_from_guest(struct bt86_xdata *x)
 		/* Traps: EIP is already past the INT3/INTO/INT 0x80. */
 		return deliver_software_int(x, (u32)x->vector,
 					    soft_int_length(x));
+	case VEC_SS:
+		/* MOV SS at ring 3 finds a descriptor never accessed */
+		if ((x->error & 0xfffc) && !(x->error & 2) &&
+		    vcpu_first_load(x, (u16)x->error & 0xfffc))
+			return 0;
+		return reflect(x);
 	case VEC_DB:
 		return debug_trap(x);
 	case VEC_PF:

@@ -41,6 +41,8 @@ static const char *const emul_names[BT86_EMUL_COUNT] = {
 	[BT86_EMUL_TASK] = "task switches",
 	[BT86_EMUL_SYSENTER] = "SYSENTER/SYSEXIT",
 	[BT86_EMUL_MMIO] = "MMIO accesses",
+	[BT86_EMUL_DESC_WRITE] = "GDT/LDT writes",
+	[BT86_EMUL_ACCESSED] = "accessed bits set",
 };
 
 static const char *const exception_names[32] = {
@@ -207,8 +209,8 @@ static void report_unsupported(const uint64_t *d, unsigned int ndata)
 		pr_msg("the guest entered virtual-8086 mode (eflags %08x at eip %08x), which bt86 does not run",
 		       v, eip);
 		break;
-	case BT86_UNSUPPORTED_LDT:
-		pr_msg("the guest used a segment from its LDT (selector %04x at eip %08x): bt86 does not shadow LDTs yet",
+	case BT86_UNSUPPORTED_DESC:
+		pr_msg("one instruction wrote the guest's GDT or LDT on more pages than bt86 follows (page %08x, eip %08x)",
 		       v, eip);
 		break;
 	case BT86_UNSUPPORTED_MMIO:

@@ -141,11 +141,13 @@ enum bt86_emul {
 	BT86_EMUL_WBINVD, /* WBINVD and INVD */
 	BT86_EMUL_IRET,
 	BT86_EMUL_RETF,
-	BT86_EMUL_INT,	    /* INT n through the monitor's DPL 0 gates */
-	BT86_EMUL_GATE,	    /* far CALL/JMP through a call gate */
-	BT86_EMUL_TASK,	    /* task switches (gates, TSS, IRET with NT) */
-	BT86_EMUL_SYSENTER, /* SYSENTER and SYSEXIT */
-	BT86_EMUL_MMIO,	    /* an access to guest-physical non-RAM */
+	BT86_EMUL_INT,	      /* INT n through the monitor's DPL 0 gates */
+	BT86_EMUL_GATE,	      /* far CALL/JMP through a call gate */
+	BT86_EMUL_TASK,	      /* task switches (gates, TSS, IRET with NT) */
+	BT86_EMUL_SYSENTER,   /* SYSENTER and SYSEXIT */
+	BT86_EMUL_MMIO,	      /* an access to guest-physical non-RAM */
+	BT86_EMUL_DESC_WRITE, /* a guest write to its GDT or LDT (traced) */
+	BT86_EMUL_ACCESSED,   /* a descriptor's accessed bit set at a load */
 	BT86_EMUL_COUNT
 };
 
@@ -225,8 +227,9 @@ struct bt86_vcpu_stats {
 #define BT86_UNSUPPORTED_PAGING	  1 /* CR0.PG set: guest paging */
 #define BT86_UNSUPPORTED_REALMODE 2 /* CR0.PE cleared */
 #define BT86_UNSUPPORTED_V86	  3 /* IRET or task switch to virtual-8086 */
-#define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
-#define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
+/* one instruction wrote the GDT/LDT on more pages than the monitor opens */
+#define BT86_UNSUPPORTED_DESC 4
+#define BT86_UNSUPPORTED_MMIO 6 /* non-RAM access by a complex insn */
 /*
  * Translated code stopped where the translator's map has no entry;
  * data[2]: why << 32 | the TC address.  Why: a map kind (a call out the

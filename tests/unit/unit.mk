@@ -38,6 +38,19 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 
 -include $(UNIT_DECODE_OBJ:.o=.d)
 
+# test-shadow: the shadow descriptor tables (monitor/vcpu.c, segment.c)
+# built for userland; the test stands in for the rest of the monitor.
+UNIT_SHADOW_OBJS := $(UNIT_OBJDIR)/monitor-vcpu.o $(UNIT_OBJDIR)/monitor-segment.o
+$(UNIT_OBJDIR)/test-shadow.o $(UNIT_SHADOW_OBJS): UNIT_CFLAGS += -Imonitor -Ibt -Ikmod $(ZYDIS_DEFS) $(ZYDIS_INC)
+$(UNIT_OBJDIR)/test-shadow.o: | $(ZYDIS_NEEDED)
+$(O)/tests/unit/test-shadow: $(UNIT_SHADOW_OBJS)
+
+$(UNIT_OBJDIR)/monitor-%.o: monitor/%.c | $(ZYDIS_NEEDED)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(UNIT_SHADOW_OBJS:.o=.d)
+
 include tests/unit/silicon.mk
 # test-bt, test-bt-fuzz, test-translate: the binary translator, bt/ built for userland
 # ($(BT_LIB), bt/bt.mk) over the same Zydis.
