@@ -84,8 +84,11 @@ static long emulate_push_sreg(struct bt86_xdata *x, struct decoded_insn *d)
 	return 0;
 }
 
-/* LDS/LES/LFS/LGS r, m16:32: the segment first, then the offset. */
-static long emulate_load_far(struct bt86_xdata *x, struct decoded_insn *d)
+/*
+ * LDS/LES/LFS/LGS r, m16:32: the segment first, then the offset.  Also
+ * for one that faulted on an empty shadow slot (emulate.c).
+ */
+long emulate_load_far(struct bt86_xdata *x, struct decoded_insn *d)
 {
 	static const ZydisMnemonic m[] = { ZYDIS_MNEMONIC_LES,
 					   ZYDIS_MNEMONIC_LDS,

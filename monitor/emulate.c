@@ -439,6 +439,14 @@ long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d, bool callout)
 		break;
 	case ZYDIS_MNEMONIC_LSS:
 		return emulate_lss(x, d);
+	case ZYDIS_MNEMONIC_LDS:
+	case ZYDIS_MNEMONIC_LES:
+	case ZYDIS_MNEMONIC_LFS:
+	case ZYDIS_MNEMONIC_LGS:
+		/* a not-present descriptor's empty slot: #NP, not #GP */
+		if (x->error)
+			return emulate_load_far(x, d);
+		break;
 	case ZYDIS_MNEMONIC_CLI:
 		return emulate_cli_sti(x, d, false);
 	case ZYDIS_MNEMONIC_STI:

@@ -51,6 +51,8 @@ int decode_current(struct bt86_xdata *x, struct decoded_insn *d);
 long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d,
 		     bool callout);
 long emulate_load_sreg(struct bt86_xdata *x, struct decoded_insn *d, bool pop);
+/* bt_emulate.c */
+long emulate_load_far(struct bt86_xdata *x, struct decoded_insn *d);
 
 /* Finish the instruction or deliver its fault. */
 long complete(struct bt86_xdata *x, const struct decoded_insn *d, fault_t f);

@@ -17,11 +17,14 @@
  *	selector was loaded (by MOV, by AND, by BTR, by REP MOVS at ring 0,
  *	by XCHG at ring 3) leaves the segment register as loaded; loading the
  *	selector again uses the new descriptor, and one made not present
- *	gives #NP(selector).
+ *	gives #NP(selector), to MOV and to LFS.
  *   Accessed and busy bits in the guest's own tables (§3.4.5.1, §7.2.2):
- *	set by loads into DS, SS and CS at ring 0 and ring 3, by a far CALL,
- *	by LTR (busy) and task switches (busy, then available again); a
- *	descriptor never loaded keeps A clear.
+ *	set by MOV to FS at ring 0 and ring 3 and to SS at ring 3, by LTR
+ *	(busy) and task switches (busy, then available again); a descriptor
+ *	never loaded keeps A clear.  Not checked: the accessed bit of a code
+ *	segment loaded by a far transfer, which a real CPU sets and QEMU 7.2
+ *	TCG, the reference here, does not (it sets A only for MOV, POP and
+ *	LxS loads).
  *   System descriptors in data segment registers: #GP(selector) for an
  *	LDT descriptor, a TSS and a call gate (SDM 2A "MOV").
  *   The I/O permission bitmap for ring 3 with IOPL 0 (SDM 1 §19.5.2):
@@ -34,7 +37,7 @@
  */
 #include "guest.h"
 
-#define NR_TESTS 54
+#define NR_TESTS 56
 
 #define ACC_A	    0x01 /* accessed (or busy, for a TSS: type bit 1) */
 #define DESC_LDT    0x02 /* system types (SDM 3A table 3-2) */
@@ -71,6 +74,7 @@ enum {
 	L_LDT,	     /* an LDT descriptor: system */
 	L_USTACK,    /* DPL 3 flat writable data, accessed clear: ring-3 SS */
 	L_USER_EDIT, /* DPL 3 data, changed by ring 3 after a load */
+	L_UGONE,     /* DPL 3 data, not present */
 	L_N
 };
 
@@ -199,6 +203,10 @@ asm(".pushsection .text\n"
     "outl %eax, %dx\n"
     "port_outl_end:\n\t"
     "ret\n"
+    "load_far_fs:\n\t" /* FS:ECX = the far pointer at EAX */
+    "lfs (%eax), %ecx\n"
+    "load_far_fs_end:\n\t"
+    "ret\n"
     "do_ltr:\n\t"
     "ltr %ax\n"
     "do_ltr_end:\n\t"
@@ -209,8 +217,8 @@ extern char kjmp_back[];
 void far_jmp(void), load_fs(void), load_ds(void), read_fs(void);
 void far_call(void), load_ss(void);
 void port_inb(void), port_inw(void), port_inl(void), port_outl(void);
-void do_ltr(void);
-extern char do_ltr_end[];
+void do_ltr(void), load_far_fs(void);
+extern char do_ltr_end[], load_far_fs_end[];
 extern char load_fs_end[], load_ds_end[], read_fs_end[], far_call_end[];
 extern char load_ss_end[], port_inb_end[], port_inw_end[], port_inl_end[];
 extern char port_outl_end[];
@@ -278,6 +286,15 @@ static uint32_t call_far(uint16_t sel, uint32_t off, uint32_t *t)
 
 	*t = probe(far_call, far_call_end, &r);
 	return r.eax;
+}
+
+/* LFS of the far pointer 0:@sel. */
+static uint32_t try_lfs(uint16_t sel)
+{
+	struct farptr p = { 0, sel };
+	struct regs r = { (uint32_t)&p, 0, 0 };
+
+	return probe(load_far_fs, load_far_fs_end, &r);
 }
 
 static uint16_t read_fs_sel(void)
@@ -377,6 +394,7 @@ static void tables_init(void)
 	ldt_a[L_USTACK] = seg_desc(
 		0, 0xfffff, DESC_P | DESC_DPL(3) | DESC_S | DESC_DATA_RW, flat);
 	ldt_a[L_USER_EDIT] = data_desc(&cells[0], 3, 3, 0);
+	ldt_a[L_UGONE] = data_desc(&area[24], 3, 3, 0) & ~(1ULL << 47);
 	ldt_b[0] = data_desc(&area[16], SMALL_LIMIT, 0, 0);
 
 	d.limit = sizeof(my_gdt) - 1;
@@ -428,7 +446,7 @@ static void test_ldt_ring0(void)
 
 	t = try_fs(LSEL(L_N, 0));
 	ok_eq(t, TRAP(VEC_GP, LSEL(L_N, 0)),
-	      "mov fs, 0x5c (past the ldt limit) is #GP(0x5c)");
+	      "mov fs, 0x64 (past the ldt limit) is #GP(0x64)");
 
 	/* Another LDT: FS keeps what it loaded from the first. */
 	t = try_fs(LSEL(L_KDATA, 0));
@@ -473,6 +491,8 @@ static void test_edits_ring0(void)
 	t = try_fs(GSEL(G_GONE));
 	ok_eq(t, TRAP(VEC_NP, GSEL(G_GONE)),
 	      "gdt 0x48 loaded again: #NP(0x48)");
+	ok_eq(try_lfs(GSEL(G_GONE)), TRAP(VEC_NP, GSEL(G_GONE)),
+	      "lfs of 0x48: #NP(0x48)");
 	flat_fs();
 
 	/* LDT, REP MOVSL of the new descriptor */
@@ -537,7 +557,7 @@ static struct {
 	uint32_t data, data_t, limit_t, sel, pushed, sldt;
 	uint32_t lar, lsl, lar_ok, lsl_ok;
 	uint32_t code, code_t, gate, gate_t, past_t, sys_t;
-	uint32_t fresh_t, ss_t;
+	uint32_t fresh_t, ss_t, gone_t, lgone_t;
 	uint32_t edit_before, edit_kept, edit_after;
 	uint32_t ledit_kept, ledit_after;
 } u3;
@@ -565,6 +585,8 @@ static int ring3_ldt(void *arg)
 	u3.past_t = try_fs(LSEL(L_N, 3));
 	u3.sys_t = try_fs(LSEL(L_GATE, 3));
 	u3.fresh_t = try_fs(LSEL(L_FRESH, 3));
+	u3.gone_t = try_fs(LSEL(L_UGONE, 3));
+	u3.lgone_t = try_lfs(LSEL(L_UGONE, 3));
 	{
 		struct regs r = { LSEL(L_USTACK, 3), 0, 0 };
 
@@ -631,13 +653,16 @@ static void test_ring3(void)
 	ok(!u3.gate_t && u3.gate == (0x6a7e0000 | SEL_UCODE),
 	   "ring 3: call gate 0x27 in the ldt reaches ring 0, CS 0x1b pushed");
 	ok_eq(u3.past_t, TRAP(VEC_GP, LSEL(L_N, 0)),
-	      "ring 3: mov fs, 0x5f (past the ldt limit) is #GP(0x5c)");
+	      "ring 3: mov fs, 0x67 (past the ldt limit) is #GP(0x64)");
 	ok_eq(u3.sys_t, TRAP(VEC_GP, LSEL(L_GATE, 0)),
 	      "ring 3: mov fs, 0x27 (the call gate) is #GP(0x24)");
 	ok(!u3.fresh_t && accessed(ldt_a[L_FRESH]),
 	   "ring 3: mov fs, 0x2f sets its accessed bit");
 	ok(!u3.ss_t && accessed(ldt_a[L_USTACK]),
 	   "ring 3: mov ss, 0x4f sets its accessed bit");
+	ok(u3.gone_t == TRAP(VEC_NP, LSEL(L_UGONE, 0)) &&
+		   u3.lgone_t == TRAP(VEC_NP, LSEL(L_UGONE, 0)),
+	   "ring 3: mov fs and lfs of 0x5f (not present): #NP(0x5c)");
 	ok(u3.edit_before == cells[0] && u3.edit_kept == cells[0],
 	   "ring 3: gdt 0x83 exchanged by ring 3, fs keeps the old base");
 	ok_eq(u3.edit_after, cells[1],
