@@ -8,7 +8,8 @@
  *   LDT segments (§3.4.2, §3.5.1): data segments with a base and a small
  *	limit at ring 0 and ring 3 (the limit faults with #GP(0)), code
  *	segments with a base reached by far CALL, far JMP and far RET at
- *	ring 0 and ring 3 (EIP is an offset into them), a call gate in the
+ *	ring 0 and ring 3 and by IRET from ring 0 to ring 3 (EIP is an
+ *	offset into them), a call gate in the
  *	LDT from ring 3 to ring 0 (§5.8.3), MOV and PUSH of LDT selectors,
  *	SLDT, LAR and LSL at ring 3, a selector past the LDT limit, LDTR
  *	loaded by a task switch (§7.3) and reloaded by LLDT with a segment
@@ -37,7 +38,7 @@
  */
 #include "guest.h"
 
-#define NR_TESTS 56
+#define NR_TESTS 57
 
 #define ACC_A	    0x01 /* accessed (or busy, for a TSS: type bit 1) */
 #define DESC_LDT    0x02 /* system types (SDM 3A table 3-2) */
@@ -148,6 +149,13 @@ asm(".pushsection .text\n"
     "call 1f\n"
     "1:\tpopl %eax\n\t"
     "lret\n"
+    /* ldt_uentry: reached by IRET from ring 0, leaves with sys_exit */
+    "ldt_uentry:\n\t"
+    "call 1f\n"
+    "1:\tpopl %ebx\n\t"
+    "movl $1, %eax\n\t"
+    "int $0x80\n\t"
+    "ud2\n"
     /* gate_target (ring 0): the caller's CS from the call gate's frame */
     "gate_target:\n\t"
     "movzwl 4(%esp), %eax\n\t"
@@ -212,7 +220,8 @@ asm(".pushsection .text\n"
     "do_ltr_end:\n\t"
     "ret\n"
     ".popsection");
-extern char ldt_kcode[], ldt_kjmp[], ldt_ucode[], gate_target[], task_entry[];
+extern char ldt_kcode[], ldt_kjmp[], ldt_ucode[], ldt_uentry[];
+extern char gate_target[], task_entry[];
 extern char kjmp_back[];
 void far_jmp(void), load_fs(void), load_ds(void), read_fs(void);
 void far_call(void), load_ss(void);
@@ -628,9 +637,37 @@ static int ring3_ldt(void *arg)
 	return 0;
 }
 
+#define VEC_TO_LDT 0x81 /* ring 3 asks ring 0 to IRET into the LDT */
+
+static uint32_t uentry_off(void)
+{
+	return UCODE_OFF + (uint32_t)ldt_uentry - (uint32_t)ldt_ucode;
+}
+
+static void to_ldt_code(struct trap_frame *f)
+{
+	f->cs = LSEL(L_UCODE, 3);
+	f->eip = uentry_off();
+}
+
+static int ring3_to_ldt(void *arg)
+{
+	(void)arg;
+	asm volatile("int %0" : : "i"(VEC_TO_LDT) : "memory");
+	return -1;
+}
+
 static void test_ring3(void)
 {
-	int v = user_run(ring3_ldt, NULL);
+	int v;
+
+	trap_set_handler(VEC_TO_LDT, to_ldt_code);
+	idt_set_gate(VEC_TO_LDT, idt_stub(VEC_TO_LDT), GATE_INTR32, 3);
+	v = user_run(ring3_to_ldt, NULL);
+	ok_eq(v, uentry_off() + 5,
+	      "iret from ring 0 to ldt code 0x1f at ring 3: eip an offset there");
+
+	v = user_run(ring3_ldt, NULL);
 
 	ok_eq(v, 0, "ring 3: the task ran to its end");
 	ok(!u3.data_t && u3.data == area[11],
