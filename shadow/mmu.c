@@ -737,6 +737,8 @@ static long data_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 	}
 	ret = may_emulate(x) ? sh_emulate_pt_write(x, lin, w) : -1;
 	if (ret >= 0) {
+		if (why & TRACE_PT)
+			s->stats.pt_emulated++;
 		flush_if_needed(s);
 		return ret;
 	}

@@ -32,13 +32,19 @@
  *	allowed and denied ports, a word across an allowed and a denied
  *	port, a port whose bitmap bytes reach past the TSS limit, and a map
  *	base past the limit (no bitmap).
+ *   With paging on (SDM 3A §3.5.1: GDTR and LDTR hold linear addresses):
+ *	a GDT and an LDT at a linear alias of their frames, edited through
+ *	the alias and through another mapping of the same frame after a
+ *	load, the alias remapped to another frame (INVLPG) and in another
+ *	address space (MOV CR3), and the accessed bit set in the frame.
  *
  * Every value on an "ok" line is a constant; addresses appear only on the
  * "#" lines before a "not ok".
  */
 #include "guest.h"
+#include "pgtable.h"
 
-#define NR_TESTS 57
+#define NR_TESTS 68
 
 #define ACC_A	    0x01 /* accessed (or busy, for a TSS: type bit 1) */
 #define DESC_LDT    0x02 /* system types (SDM 3A table 3-2) */
@@ -92,7 +98,7 @@ static uint64_t my_gdt[G_N] __attribute__((aligned(8)));
 static uint64_t ldt_a[L_N] __attribute__((aligned(8)));
 static uint64_t ldt_b[1] __attribute__((aligned(8)));
 static uint32_t area[32];
-static uint32_t cells[4] __attribute__((aligned(16)));
+static uint32_t cells[8] __attribute__((aligned(16)));
 
 /* A TSS with an I/O permission bitmap for ports 0-0xff and its 0xff end. */
 static struct {
@@ -370,8 +376,8 @@ static void tables_init(void)
 
 	for (i = 0; i < 32; i++)
 		area[i] = 0xa0000000 + i;
-	cells[0] = 0xce110000;
-	cells[1] = 0xce110001;
+	for (i = 0; i < 8; i++)
+		cells[i] = 0xce110000 + i;
 
 	for (i = 0; i < G_LDT_A; i++)
 		my_gdt[i] = gdt[i];
@@ -825,6 +831,112 @@ static void test_tss(void)
 	lldt(GSEL(G_LDT_A));
 }
 
+/* --- paging on: the tables at linear addresses ------------------------------------ */
+
+#define GDT_ALIAS \
+	0x40000000u /* a linear page for the GDT, far from its frame */
+#define LDT_ALIAS 0x40400000u /* and one for an LDT, under another PDE */
+#define P_EDIT	  G_EDIT      /* the slot edited below */
+
+static uint32_t edit_and_load(uint64_t *slot, void *base, uint32_t *kept)
+{
+	uint32_t t, v;
+
+	try_fs(GSEL(P_EDIT));
+	v = fs_read(0, &t);
+	*slot = data_desc(base, 3, 0, ACC_A);
+	*kept = fs_read(0, &t);
+	try_fs(GSEL(P_EDIT));
+	(void)v;
+	return fs_read(0, &t);
+}
+
+static void test_paging(void)
+{
+	uint64_t *f1 = page_alloc(), *f2 = page_alloc(), *f3 = page_alloc();
+	uint64_t *alias = (uint64_t *)GDT_ALIAS;
+	uint32_t *pd = paging_init(), *pd2, t, v, kept;
+	struct dtr d, old;
+	unsigned int i;
+
+	for (i = 0; i < G_N; i++)
+		f1[i] = f2[i] = my_gdt[i];
+	f1[P_EDIT] = data_desc(&cells[2], 3, 0, ACC_A);
+	f2[P_EDIT] = data_desc(&cells[4], 3, 0, ACC_A);
+	f1[G_FRESH_DATA] = f2[G_FRESH_DATA] = data_desc(&area[25], 3, 0, 0);
+	f2[G_LDT_B] = seg_desc(LDT_ALIAS, 8 * 2 - 1, DESC_P | DESC_LDT, 0);
+	f3[0] = data_desc(&area[26], 3, 0, 0);
+	f3[1] = data_desc(&cells[6], 3, 0, ACC_A);
+	map_page(pd, GDT_ALIAS, (uint32_t)f1, PTE_W);
+	map_page(pd, LDT_ALIAS, (uint32_t)f3, PTE_W);
+	pd2 = pd_new();
+	map_page(pd2, GDT_ALIAS, (uint32_t)f1, PTE_W);
+	paging_enable(pd);
+
+	sgdt(&old);
+	d.base = GDT_ALIAS;
+	d.limit = sizeof(my_gdt) - 1;
+	lgdt(&d);
+	try_fs(GSEL(P_EDIT));
+	v = fs_read(0, &t);
+	ok(!t && v == cells[2],
+	   "paging: mov fs, 0x40 from a gdt at a linear alias");
+
+	v = edit_and_load(&alias[P_EDIT], &cells[3], &kept);
+	ok_eq(kept, cells[2],
+	      "paging: gdt 0x40 changed through the alias: fs keeps the old base");
+	ok_eq(v, cells[3], "paging: gdt 0x40 loaded again: the new base");
+
+	v = edit_and_load(&f1[P_EDIT], &cells[1], &kept);
+	ok(kept == cells[3] && v == cells[1],
+	   "paging: gdt 0x40 changed through another mapping of its frame: seen at the next load");
+
+	map_page(pd, GDT_ALIAS, (uint32_t)f2, PTE_W);
+	invlpg(GDT_ALIAS);
+	try_fs(GSEL(P_EDIT));
+	v = fs_read(0, &t);
+	ok(!t && v == cells[4],
+	   "paging: the alias remapped to another frame (invlpg): its descriptor");
+
+	f1[P_EDIT] = data_desc(&cells[5], 3, 0, ACC_A);
+	v = edit_and_load(&f2[P_EDIT], &cells[0], &kept);
+	ok(kept == cells[4] && v == cells[0],
+	   "paging: the new frame changed through the identity map: seen, the old frame not");
+
+	t = try_fs(GSEL(G_FRESH_DATA));
+	ok(!t && accessed(f2[G_FRESH_DATA]) && !accessed(f1[G_FRESH_DATA]),
+	   "paging: mov fs, 0x50 sets the accessed bit in the frame behind the alias");
+
+	write_cr3((uint32_t)pd2);
+	try_fs(GSEL(P_EDIT));
+	v = fs_read(0, &t);
+	ok(!t && v == cells[5],
+	   "paging: mov cr3 to a space mapping the alias to the first frame: its descriptor");
+	write_cr3((uint32_t)pd);
+	try_fs(GSEL(P_EDIT));
+	v = fs_read(0, &t);
+	ok(!t && v == cells[0],
+	   "paging: mov cr3 back: the second frame's descriptor");
+
+	lldt(GSEL(G_LDT_B));
+	t = try_fs(LSEL(0, 0));
+	v = fs_read(0, &t);
+	ok(!t && v == area[26] && accessed(f3[0]),
+	   "paging: ldt at a linear alias: 0x04 loads its base, accessed set in its frame");
+	try_fs(LSEL(1, 0));
+	v = fs_read(0, &t);
+	f3[1] = data_desc(&cells[7], 3, 0, ACC_A);
+	kept = fs_read(0, &t);
+	try_fs(LSEL(1, 0));
+	ok(v == cells[6] && kept == cells[6] && fs_read(0, &t) == cells[7],
+	   "paging: ldt 0x0c changed through another mapping: fs keeps it, loaded again new");
+
+	flat_fs();
+	lldt(GSEL(G_LDT_A));
+	lgdt(&old);
+	paging_disable();
+}
+
 int main(void)
 {
 	ktap_plan(NR_TESTS);
@@ -837,5 +949,6 @@ int main(void)
 	test_accessed();
 	test_ring3();
 	test_tss();
+	test_paging();
 	ktap_finish();
 }
