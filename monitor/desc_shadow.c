@@ -22,9 +22,9 @@
  * their pages maps to now (the identity with guest paging off).  The
  * frames are looked up again where a TLB would be refilled: LGDT, LLDT
  * and task switches, MOV to CR3, INVLPG, paging mode changes
- * (desc_remapped()), and before a descriptor load's fault is believed
- * (trap.c): a page mapped where nothing was needs no INVLPG (SDM 3A
- * §4.10.4.3).
+ * (desc_remapped()), and when a descriptor load's #NP finds the guest's
+ * descriptor changed (trap.c): a page mapped where nothing was needs no
+ * INVLPG (SDM 3A §4.10.4.3).
  *
  * LDTR.  While the guest has an LDT, LDTR holds the shadow LDT (xdata at
  * XDATA_SHADOW_LDT) through the 16-byte system descriptor in slots 508-509

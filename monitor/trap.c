@@ -80,9 +80,11 @@ static long not_present(struct bt86_xdata *x)
 
 	if (x->error & 2) /* an IDT gate: never, the monitor's are present */
 		return reflect(x);
-	desc_remapped(x); /* a table page mapped since (desc_shadow.c) */
-	if (vcpu_first_load(x, sel) || vcpu_resync_slot(x, sel))
+	if (vcpu_first_load(x, sel) || vcpu_resync_slot(x, sel)) {
+		/* a table page may be mapped since: trace it (desc_shadow.c) */
+		desc_remapped(x);
 		return 0;
+	}
 	if (desc_fetch(x, sel, &d))
 		return raise_fault(x, FAULT(VEC_GP, sel | (x->error & 1)));
 	/*
