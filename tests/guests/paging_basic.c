@@ -10,7 +10,8 @@
  *              memory; not-present PTEs and PDEs, read-only pages and
  *              supervisor pages fault with CR2 = the linear address and
  *              the error code of 4.7 (P, W/R, U/S); no A/D flags are set
- *              in the leaf by a faulting access
+ *              in the leaf by a faulting access; a page of non-RAM is
+ *              MMIO
  *   A/D        a read sets A in the PDE and the PTE, a write D in the PTE
  *              (4.8); a 4 MiB page's PDE gets both
  *   CR0.WP     with WP = 0 ring 0 writes read-only pages (and sets D),
@@ -260,6 +261,12 @@ static void test_faults(void)
 	ok(!(*pte_of(pt_data, LIN_RO) & PTE_D),
 	   "the faulting write did not set D");
 	ok(!probe_read(0x1000, &v), "identity-mapped low memory reads");
+	/* A page of non-RAM (the PCI hole): the device side answers. */
+	*pte_of(pt_data, LIN_NP) = 0xe0000000u | PTE_P | PTE_W;
+	ok(!probe_read(LIN_NP + 0x10, &v) && !probe_write(LIN_NP + 0x10, v),
+	   "a page mapped to non-RAM is read and written without a fault");
+	*pte_of(pt_data, LIN_NP) = 0;
+	invlpg(LIN_NP);
 	before = pb_faults;
 	ok(probe_read(0, &v) && faulted(before, 0, 0),
 	   "the null page is not present");
@@ -1300,7 +1307,7 @@ static void test_off(void)
 int main(void)
 {
 	rnd_options();
-	ktap_plan(74 + 2 * rnd_seeds);
+	ktap_plan(75 + 2 * rnd_seeds);
 	pic_init(); /* all masked: ring 3 runs with IF = 1 */
 	trap_set_handler(VEC_PF, pb_pf_handler);
 	user_init();
