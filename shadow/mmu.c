@@ -340,8 +340,14 @@ static void load_hw(struct bt86_xdata *x, u32 i)
 			pdpt[k] = sh_table_phys(s, s->ctx[i].pd[k]) | SPDE_LINK;
 	}
 	s->cur = i;
-	if (i != SH_NONE)
+	if (i != SH_NONE) {
 		s->ctx[i].stamp = ++s->clock;
+		/* Its page directories are in use: not flooded. */
+		for (k = 0; k < 4; k++)
+			if (s->ctx[i].pd[k] != SH_NONE &&
+			    sh_ram(s, s->sp[s->ctx[i].pd[k]].gfn))
+				s->gfn[s->sp[s->ctx[i].pd[k]].gfn].flood = 0;
+	}
 	s->flush = 0;
 	sh_hw_flush();
 	/* Another address space: is the translator's window in its way? */
@@ -648,18 +654,39 @@ long shadow_page_fault(struct bt86_xdata *x, u32 lin)
 
 /* --- guest page-table writes -------------------------------------------------------- */
 
+/* Context @i has a shadow of guest page directory @gfn. */
+static bool ctx_has_pd(const struct sh_state *s, u32 i, u32 gfn)
+{
+	unsigned int k;
+
+	for (k = 0; k < 4; k++)
+		if (s->ctx[i].pd[k] != SH_NONE &&
+		    s->sp[s->ctx[i].pd[k]].gfn == gfn)
+			return true;
+	return false;
+}
+
 /*
- * Drop the shadow page tables of @gfn (not its PDs, which their contexts
- * own): a page written over and over without being used as a page table
- * any more (Linux freeing and reusing it).  True if it is untraced now.
+ * Drop the shadows of @gfn: a page written over and over without being
+ * used as a page table any more (Linux freeing and reusing it; a fork
+ * whose new page directory is the page the last child's was freed from).
+ * Its shadow PTs lose every link; the cached address spaces whose page
+ * directory it is go, to be built again at their next MOV CR3, but not
+ * the current one, which the CPU is using.  True if it is untraced now.
  */
 static bool unshadow(struct bt86_xdata *x, u32 gfn)
 {
 	struct sh_state *s = sh_state(x);
-	u32 found[32], n = sh_shadows_of(s, gfn, found, 32), i, ref;
+	u32 found[32], n, i, ref;
 	bool any = false;
 
 	s->gfn[gfn].flood = 0;
+	for (i = 0; i < SH_CTXS; i++)
+		if (s->ctx[i].used && i != s->cur && ctx_has_pd(s, i, gfn)) {
+			ctx_release(x, i);
+			any = true;
+		}
+	n = sh_shadows_of(s, gfn, found, 32);
 	for (i = 0; i < n; i++) {
 		const struct sh_page *sp = &s->sp[found[i]];
 

@@ -161,6 +161,8 @@ static void print_shadow_stats(FILE *f, const struct bt86_shadow_stats *sh)
 		"shadow pages in use", (unsigned long long)sh->pages_used * 4,
 		(unsigned long long)sh->pages_max * 4,
 		percent(sh->pages_used, sh->pages_max));
+	fprintf(f, "    %-25s %12llu KiB\n", "shadow pages at most",
+		(unsigned long long)sh->pages_peak * 4);
 }
 
 void bt86__print_stats(struct backend *b, FILE *f)

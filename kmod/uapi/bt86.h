@@ -223,7 +223,7 @@ struct bt86_shadow_stats {
 	__u64 pages_used;    /* shadow table pages in use now */
 	__u64 pages_max;     /* ... of the pool's */
 	__u64 contexts;	     /* address spaces cached now */
-	__u64 reserved;
+	__u64 pages_peak;    /* shadow table pages in use at most, so far */
 };
 
 /* Counters of one vCPU since its creation. */
