@@ -187,9 +187,9 @@ asm(".pushsection .text\n"
     "movw %ax, %ds\n"
     "load_ds_end:\n\t"
     "ret\n"
-    "read_fs:\n\t" /* EAX = FS:[ECX] */
+    "read_fs_mem:\n\t" /* EAX = FS:[ECX] */
     "movl %fs:(%ecx), %eax\n"
-    "read_fs_end:\n\t"
+    "read_fs_mem_end:\n\t"
     "ret\n"
     "far_call:\n\t" /* ECX -> the far pointer */
     "lcall *(%ecx)\n"
@@ -229,12 +229,12 @@ asm(".pushsection .text\n"
 extern char ldt_kcode[], ldt_kjmp[], ldt_ucode[], ldt_uentry[];
 extern char gate_target[], task_entry[];
 extern char kjmp_back[];
-void far_jmp(void), load_fs(void), load_ds(void), read_fs(void);
+void far_jmp(void), load_fs(void), load_ds(void), read_fs_mem(void);
 void far_call(void), load_ss(void);
 void port_inb(void), port_inw(void), port_inl(void), port_outl(void);
 void do_ltr(void), load_far_fs(void);
 extern char do_ltr_end[], load_far_fs_end[];
-extern char load_fs_end[], load_ds_end[], read_fs_end[], far_call_end[];
+extern char load_fs_end[], load_ds_end[], read_fs_mem_end[], far_call_end[];
 extern char load_ss_end[], port_inb_end[], port_inw_end[], port_inl_end[];
 extern char port_outl_end[];
 
@@ -290,7 +290,7 @@ static uint32_t fs_read(uint32_t off, uint32_t *t)
 {
 	struct regs r = { 0, off, 0 };
 
-	*t = probe(read_fs, read_fs_end, &r);
+	*t = probe(read_fs_mem, read_fs_mem_end, &r);
 	return *t ? ~0u : r.eax;
 }
 
@@ -310,30 +310,6 @@ static uint32_t try_lfs(uint16_t sel)
 	struct regs r = { (uint32_t)&p, 0, 0 };
 
 	return probe(load_far_fs, load_far_fs_end, &r);
-}
-
-static uint16_t read_fs_sel(void)
-{
-	uint16_t v;
-
-	asm volatile("mov %%fs, %0" : "=r"(v));
-	return v;
-}
-
-static inline uint16_t sldt(void)
-{
-	uint16_t v;
-
-	asm volatile("sldt %0" : "=r"(v));
-	return v;
-}
-
-static inline uint16_t str(void)
-{
-	uint16_t v;
-
-	asm volatile("str %0" : "=r"(v));
-	return v;
 }
 
 static void flat_fs(void)
@@ -439,7 +415,7 @@ static void test_ldt_ring0(void)
 	v = fs_read(0, &t);
 	ok(!t && v == area[4] && fs_read(12, &t) == area[7] && !t,
 	   "ldt data 0x0c: base and limit 15 at ring 0");
-	ok_eq(read_fs_sel(), LSEL(L_KDATA, 0), "mov r, fs: 0x0c");
+	ok_eq(read_fs(), LSEL(L_KDATA, 0), "mov r, fs: 0x0c");
 	if (limits_checked) {
 		fs_read(13, &t);
 		ok_eq(t, TRAP(VEC_GP, 0),
@@ -496,7 +472,7 @@ static void test_edits_ring0(void)
 	try_fs(GSEL(G_EDIT));
 	v = fs_read(0, &t);
 	ok_eq(v, cells[1], "gdt 0x40 loaded again: the new base");
-	ok_eq(read_fs_sel(), GSEL(G_EDIT), "mov r, fs: 0x40");
+	ok_eq(read_fs(), GSEL(G_EDIT), "mov r, fs: 0x40");
 
 	/* GDT, AND of the access byte: not present */
 	t = try_fs(GSEL(G_GONE));
@@ -586,7 +562,7 @@ static int ring3_ldt(void *arg)
 	t = try_fs(LSEL(L_UDATA, 3));
 	u3.data = fs_read(12, &u3.data_t);
 	fs_read(16, &u3.limit_t);
-	u3.sel = read_fs_sel();
+	u3.sel = read_fs();
 	asm volatile("pushl %%fs; popl %0" : "=r"(u3.pushed));
 	u3.sldt = sldt();
 	asm volatile("lar %2, %0"
