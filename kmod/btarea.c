@@ -51,20 +51,9 @@ static u32 bt86_window_low(unsigned int id)
  */
 int bt86_btarea_map_vm(struct bt86_vm *vm, u64 ram_end)
 {
-	u64 base = bt86_monitor_base() + BT_GPT_OFFSET, va;
-	unsigned long pfn;
-	int ret;
-
-	for (va = 0; va < ram_end; va += PMD_SIZE) {
-		pfn = bt86_mmu_leaf_table_pfn(&vm->mmu, va);
-		if (!pfn)
-			return -EINVAL;
-		ret = bt86_mmu_map_page(&vm->mmu, base + (va >> 9), pfn,
-					bt_data);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return bt86_mmu_map_leaf_tables(&vm->mmu,
+					bt86_monitor_base() + BT_GPT_OFFSET,
+					ram_end, bt_data);
 }
 
 static int bt86_btarea_map(struct bt86_vcpu *vcpu, u64 alias, u32 low)

@@ -203,6 +203,28 @@ unsigned long bt86_mmu_leaf_table_pfn(const struct bt86_mmu *mmu, u64 va)
 	return bt86_mmu_table_pfn(mmu, va, 1);
 }
 
+/*
+ * Map the leaf tables that map [0, @end) (one per 2 MiB) at consecutive
+ * pages from @at with @flags, so that the PTE of page n is at @at + 8 * n:
+ * how the monitor reaches guest RAM's mappings without a walk.
+ */
+int bt86_mmu_map_leaf_tables(struct bt86_mmu *mmu, u64 at, u64 end, u64 flags)
+{
+	unsigned long pfn;
+	u64 va;
+	int ret;
+
+	for (va = 0; va < end; va += PMD_SIZE) {
+		pfn = bt86_mmu_leaf_table_pfn(mmu, va);
+		if (!pfn)
+			return -EINVAL;
+		ret = bt86_mmu_map_page(mmu, at + (va >> 9), pfn, flags);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* @va's entry in the table at @level, or 0. */
 u64 bt86_mmu_entry(const struct bt86_mmu *mmu, u64 va, unsigned int level)
 {

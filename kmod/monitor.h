@@ -73,6 +73,7 @@ int bt86_mmu_map_page(struct bt86_mmu *mmu, u64 va, unsigned long pfn,
 int bt86_mmu_unmap_page(struct bt86_mmu *mmu, u64 va);
 u64 bt86_mmu_lookup(const struct bt86_mmu *mmu, u64 va);
 unsigned long bt86_mmu_leaf_table_pfn(const struct bt86_mmu *mmu, u64 va);
+int bt86_mmu_map_leaf_tables(struct bt86_mmu *mmu, u64 at, u64 end, u64 flags);
 unsigned long bt86_mmu_table_pfn(const struct bt86_mmu *mmu, u64 va,
 				 unsigned int level);
 u64 bt86_mmu_entry(const struct bt86_mmu *mmu, u64 va, unsigned int level);

@@ -54,25 +54,6 @@ static int bt86_shadow_map_phys(struct bt86_vm *vm, u64 base)
 	return 0;
 }
 
-/* The identity map's page tables, at consecutive monitor pages. */
-static int bt86_shadow_map_gpt(struct bt86_vm *vm, u64 base, u64 ram_end)
-{
-	unsigned long pfn;
-	u64 va;
-	int ret;
-
-	for (va = 0; va < ram_end; va += PMD_SIZE) {
-		pfn = bt86_mmu_leaf_table_pfn(&vm->mmu, va);
-		if (!pfn)
-			return -EINVAL;
-		ret = bt86_mmu_map_page(&vm->mmu, base + (va >> 9), pfn,
-					sh_data);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 static int bt86_shadow_alloc_pool(struct bt86_vm *vm, u64 base, u64 ram_end)
 {
 	unsigned long pool = sh_pool_pages(ram_end >> PAGE_SHIFT);
@@ -126,7 +107,8 @@ int bt86_shadow_build_vm(struct bt86_vm *vm, u64 ram_end)
 
 	ret = bt86_shadow_map_phys(vm, base + SH_PHYS_OFFSET);
 	if (!ret)
-		ret = bt86_shadow_map_gpt(vm, base + SH_GPT_OFFSET, ram_end);
+		ret = bt86_mmu_map_leaf_tables(&vm->mmu, base + SH_GPT_OFFSET,
+					       ram_end, sh_data);
 	if (!ret)
 		ret = bt86_shadow_alloc_pool(vm, base, ram_end);
 	if (ret)

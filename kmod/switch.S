@@ -90,7 +90,8 @@ SYM_FUNC_START(bt86_world_enter)
 	/*
 	 * No LDT while the guest runs: the host process's LDT (modify_ldt)
 	 * could hold a 64-bit code segment a guest selector with TI=1 would
-	 * reach.  Guest LDTs will be shadowed like the GDT.
+	 * reach.  The monitor loads its shadow of the guest's LDT before
+	 * guest code runs (monitor/desc_shadow.c).
 	 */
 	xor	%eax, %eax
 	lldt	%ax

@@ -19,6 +19,8 @@
  *   0x8000  IST stack for #MC (IST4), top at 0x9000
  *   0x9000  the monitor's own per-vCPU data (decoder buffers), to 0x10000;
  *           the guest's FXSAVE image at 0xa000, the CPUID model at 0xb000
+ *  0x10000  the shadow LDT: 8192 descriptors, the guest's LDT whitelisted
+ *           (monitor/desc_shadow.c), to 0x20000
  *
  * The IST numbers match Linux's (DF 1, NMI 2, MCE 4).  This header is
  * shared by the module's C and assembly and by the monitor: offsets are
@@ -27,8 +29,8 @@
 #ifndef BT86_XDATA_H
 #define BT86_XDATA_H
 
-#define XDATA_ORDER	 4
-#define XDATA_SIZE	 0x10000
+#define XDATA_ORDER	 5
+#define XDATA_SIZE	 0x20000
 #define XDATA_TSS	 0x0f00 /* 104-byte 64-bit TSS */
 #define XDATA_IDT	 0x1000
 #define XDATA_CROSS_GDT	 0x2000
@@ -39,8 +41,9 @@
 #define XDATA_MC_STACK	 0x9000
 #define XDATA_MONITOR	 0x9000
 #define XDATA_MONITOR_SZ 0x7000
-#define XDATA_FPU	 0xa000 /* 512-byte FXSAVE image, 16-byte aligned */
-#define XDATA_CPUID	 0xb000 /* struct bt86_xcpuid */
+#define XDATA_FPU	 0xa000	 /* 512-byte FXSAVE image, 16-byte aligned */
+#define XDATA_CPUID	 0xb000	 /* struct bt86_xcpuid */
+#define XDATA_SHADOW_LDT 0x10000 /* 64 KiB: every LDT selector's slot */
 
 /*
  * GDT slots.  Both GDTs hold GDT_SLOTS descriptors; the monitor's own
@@ -65,6 +68,14 @@
 #define BT_GS_SLOT	  503
 #define BT_CS_SEL	  ((BT_CS_SLOT << 3) | 1)
 #define BT_GS_SEL	  ((BT_GS_SLOT << 3) | 1)
+/*
+ * The shadow LDT's descriptor (16 bytes in IA-32e mode: slots 508 and 509,
+ * DPL 0), in the guest GDT only: the monitor loads LDTR with it while a
+ * guest LDT is in use (monitor/desc_shadow.c).
+ */
+#define SHADOW_LDT_SLOT	 508
+#define SHADOW_LDT_SEL	 (SHADOW_LDT_SLOT << 3)
+#define SHADOW_LDT_SLOTS 8192
 
 /*
  * BT mode: each vCPU's window below 4 GiB (docs/translator.md).  vCPU n's
@@ -269,11 +280,11 @@ struct bt86_mon_stats {
  * (monitor/bt_run.c).
  */
 struct bt86_xbt {
-	u64 window;  /* monitor VA of the per-vCPU page (RW alias) */
-	u64 tc;	     /* monitor VA of the translation cache (RW alias) */
-	u64 meta;    /* monitor VA of the metadata (BT_META_SIZE bytes) */
-	u64 gpt;     /* monitor VA of guest RAM's PTEs: gfn n's at gpt + 8n */
-	u32 enabled; /* guest ring 0 runs translated */
+	u64 window;	/* monitor VA of the per-vCPU page (RW alias) */
+	u64 tc;		/* monitor VA of the translation cache (RW alias) */
+	u64 meta;	/* monitor VA of the metadata (BT_META_SIZE bytes) */
+	u64 gpt;	/* guest RAM's PTEs (both modes): gfn n's at gpt + 8n */
+	u32 enabled;	/* guest ring 0 runs translated */
 	u32 window_low; /* the per-vCPU page as guest code sees it */
 	u32 tc_low;	/* the translation cache as guest code sees it */
 	u32 ready;	/* the monitor set up its cache */
@@ -329,6 +340,31 @@ struct bt86_xshadow {
 	u32 pad;
 };
 
+/*
+ * The guest's GDT or LDT as the monitor traces it: the linear range
+ * [base, base + limit] that holds the shadowed descriptors, and the guest
+ * frame each of its pages maps to, 0xffffffff for none
+ * (monitor/desc_shadow.c).
+ */
+#define DESC_TRACE_PAGES 17 /* 64 KiB, not page aligned */
+struct bt86_desc_trace {
+	u32 base, limit;
+	u32 npages; /* 0: nothing traced */
+	u32 lo, hi; /* the lowest and highest frame in gfn[] */
+	u32 gfn[DESC_TRACE_PAGES];
+};
+
+/* The shadow descriptor tables' own state (monitor/vcpu.c, desc_shadow.c). */
+struct bt86_xdesc {
+	struct bt86_desc_trace gdt, ldt;
+	u32 ldt_slots;	  /* shadow LDT slots derived from the guest's LDT */
+	u32 ldt_hw_limit; /* LDTR holds the shadow LDT with this limit + 1 */
+	/* 64-slot runs of the shadow LDT with ring-3 code */
+	u64 ldt_user[SHADOW_LDT_SLOTS / 64 / 64];
+	/* CS SS DS ES FS GS as the monitor loaded them for guest code */
+	u16 hw_sel[6];
+};
+
 struct bt86_xdata {
 	/* the switch (offsets above) */
 	u64 host_rsp;
@@ -370,6 +406,7 @@ struct bt86_xdata {
 	struct bt86_mon_stats stats;
 	struct bt86_xbt bt;
 	struct bt86_xshadow sh;
+	struct bt86_xdesc desc;
 };
 
 /*

@@ -398,19 +398,15 @@ static bool writes_ss(const struct decoded_insn *d)
 
 /*
  * The guest's own #GP, after one more look: a selector fault may come from
- * a shadow slot that missed a guest GDT write (no write tracing yet), and
- * a guest LDT is not shadowed.
+ * a shadow slot that missed a change of guest memory behind the tracing
+ * (desc_shadow.c: a device model's DMA).
  */
 static long guest_gp(struct bt86_xdata *x)
 {
 	u32 err = x->error;
 
-	if ((err & 0xfffc) && !(err & 2)) {
-		if ((err & 4) && !x->sregs.ldt.unusable)
-			return exit_unsupported(x, BT86_UNSUPPORTED_LDT, err);
-		if (vcpu_resync_slot(x, err & 0xfff8))
-			return 0; /* run the instruction again */
-	}
+	if ((err & 0xfffc) && !(err & 2) && vcpu_resync_slot(x, err & 0xfffc))
+		return 0; /* run the instruction again */
 	return raise_fault(x, FAULT(VEC_GP, err));
 }
 
@@ -475,6 +471,7 @@ long emulate_decoded(struct bt86_xdata *x, struct decoded_insn *d, bool callout)
 	case ZYDIS_MNEMONIC_LES:
 	case ZYDIS_MNEMONIC_LFS:
 	case ZYDIS_MNEMONIC_LGS:
+		/* also a not-present descriptor's empty slot: #NP, not #GP */
 		if (x->error || callout)
 			return emulate_load_far(x, d);
 		break;

@@ -281,6 +281,7 @@ static fault_t lldt(struct bt86_xdata *x, u16 sel)
 		mon_memset(&x->sregs.ldt, 0, sizeof(x->sregs.ldt));
 		x->sregs.ldt.selector = sel;
 		x->sregs.ldt.unusable = 1;
+		vcpu_reload_ldt(x);
 		return 0;
 	}
 	if (sel & 4)
@@ -293,6 +294,7 @@ static fault_t lldt(struct bt86_xdata *x, u16 sel)
 	if (!DESC_P(d))
 		return FAULT(VEC_NP, sel & 0xfffc);
 	segment_from_desc(&x->sregs.ldt, sel, d);
+	vcpu_reload_ldt(x);
 	return 0;
 }
 

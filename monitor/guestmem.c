@@ -8,7 +8,8 @@
  * the guest cannot change it.  A write by the monitor lands through that
  * mapping, where no write protection stops it, so it first tells what the
  * page is traced for: translations of its code go, and the shadows of a
- * page table follow its new entries (shadow/trace.c).
+ * page table or a descriptor table follow its new entries
+ * (shadow/trace.c).
  *
  * Guest-linear addresses go through the guest's paging when it is on
  * (shadow_translate(): the walker, with the guest's A and D flags and its
@@ -72,6 +73,8 @@ static bool phys_write(struct bt86_xdata *x, u64 gpa, const void *src, u32 len)
 	mon_memcpy(phys_ptr(x, gpa), src, len);
 	if (why & TRACE_PT)
 		shadow_pt_written(x, gpa, len);
+	if (why & TRACE_DESC)
+		desc_written(x, gpa, len);
 	return true;
 }
 

@@ -131,10 +131,11 @@ static long monitor_trap(struct bt86_xdata *x)
 		return exit_to_host(x, 0);
 	}
 	x->v.shadow = 0;
-	/* A page-table write stepped natively is over (shadow/mmu.c). */
+	/* A write to traced pages stepped natively is over (shadow/mmu.c). */
 	shadow_step_done(x);
 	if (x->bt.midseq) {
 		ret = bt_trap_midseq(x);
+		shadow_step_settle(x);
 		return ret ? ret : resume_guest(x);
 	}
 	if (x->bt.stepping && x->vector == VEC_DB) {
@@ -150,6 +151,7 @@ static long monitor_trap(struct bt86_xdata *x)
 	if (x->bt.native && x->vector != VEC_DB)
 		x->bt.native = 0;
 	ret = trap_from_guest(x);
+	shadow_step_settle(x);
 	if (ret)
 		return ret;
 	return resume_guest(x);

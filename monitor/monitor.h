@@ -8,7 +8,9 @@
  * The files (docs/vcpu.md tells the story):
  *   main.c       monitor_entry(): every entry from the host and every trap
  *   vcpu.c       the guest's architectural state in and out of the hardware
- *                frame, and the shadow GDT
+ *                frame, and the shadow GDT and LDT
+ *   desc_shadow.c  the shadow tables kept exact as the guest writes its
+ *                own (traced pages, shadow/trace.c), and LDTR
  *   segment.c    guest descriptors: fetching, checking, loading segments
  *   deliver.c    exceptions and interrupts through the guest's IDT, and
  *                double and triple faults
@@ -107,7 +109,10 @@ void vcpu_load(struct bt86_xdata *x);
 void vcpu_sync_from_hw(struct bt86_xdata *x);
 void vcpu_sync_to_hw(struct bt86_xdata *x);
 void vcpu_reload_gdt(struct bt86_xdata *x);
+void vcpu_reload_ldt(struct bt86_xdata *x);
+void vcpu_reshadow(struct bt86_xdata *x);
 bool vcpu_resync_slot(struct bt86_xdata *x, u16 sel);
+bool vcpu_first_load(struct bt86_xdata *x, u16 sel);
 unsigned int vcpu_cpl(const struct bt86_xdata *x);
 u32 *vcpu_gpr32(struct bt86_xdata *x, unsigned int index);
 void vcpu_set_eflags(struct bt86_xdata *x, u32 value, u32 mask);
@@ -155,6 +160,13 @@ fault_t segment_load_ss(struct bt86_xdata *x, u16 sel, unsigned int cpl,
 fault_t segment_check_code(struct bt86_xdata *x, u16 sel, u64 *d, u32 vector);
 bool segment_offset_ok(const struct bt86_segment *s, u32 off, u32 len);
 void segment_null_outer(struct bt86_xdata *x, unsigned int cpl);
+
+/* desc_shadow.c */
+void desc_tables_changed(struct bt86_xdata *x);
+void desc_remapped(struct bt86_xdata *x);
+void desc_invlpg(struct bt86_xdata *x, u32 lin);
+void desc_written(struct bt86_xdata *x, u64 gpa, u32 len);
+void desc_load_ldtr(struct bt86_xdata *x);
 
 /* deliver.c */
 long deliver_event(struct bt86_xdata *x, u32 vector, enum event_kind kind,

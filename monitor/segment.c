@@ -7,8 +7,7 @@
  * instructions (far transfers, IRET, task switches, MOV SS) load segments
  * through these helpers, with the architectural checks and the faults a
  * real CPU raises.  Loaded segments live in x->sregs; vcpu.c maps them to
- * hardware selectors.  A guest LDT is not shadowed yet: LDT selectors
- * reach the guest's LDT for checks but cannot be run from (issue 6).
+ * hardware selectors in the shadow GDT and LDT.
  */
 #include "monitor.h"
 

@@ -60,6 +60,7 @@ static fault_t load_task_ldt(struct bt86_xdata *x, u16 sel)
 	if (!(sel & ~3)) {
 		mon_memset(&x->sregs.ldt, 0, sizeof(x->sregs.ldt));
 		x->sregs.ldt.unusable = 1;
+		vcpu_reload_ldt(x);
 		return 0;
 	}
 	f = desc_fetch(x, sel, &d);
@@ -68,6 +69,7 @@ static fault_t load_task_ldt(struct bt86_xdata *x, u16 sel)
 	if (!DESC_P(d))
 		return FAULT(VEC_TS, sel & 0xfffc);
 	segment_from_desc(&x->sregs.ldt, sel, d);
+	vcpu_reload_ldt(x);
 	return 0;
 }
 
@@ -87,6 +89,7 @@ static fault_t load_task_segments(struct bt86_xdata *x, const struct tss32 *t)
 		return f;
 	if (DESC_CONFORMING(d) ? DESC_DPL(d) > cpl : DESC_DPL(d) != cpl)
 		return FAULT(VEC_TS, t->cs & 0xfffc);
+	desc_set_accessed(x, (u16)t->cs);
 	segment_from_desc(&x->sregs.cs, (u16)t->cs, d);
 	f = segment_load_ss(x, (u16)t->ss, cpl, VEC_TS, &ss);
 	if (f)

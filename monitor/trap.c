@@ -7,16 +7,19 @@
  *   #GP        the instruction decides (emulate.c)
  *   #GP #SS    (error 0) also a segment truncated below the BT window
  *              (truncate.c)
- *   #NP        a descriptor the shadow GDT left out: a far transfer through
- *              a gate, a return to ring 3, or a load that must be #GP
+ *   #NP        a descriptor the shadow GDT or LDT left out: a far transfer
+ *              through a gate, a return to ring 3, a load that must be #GP,
+ *              or a first load that sets the accessed bit
+ *   #SS        (a selector) that first load into SS, else the guest's
  *   #BP #OF    INT3, INTO (monitor gates 3 and 4 are DPL 3): software
  *   0x80       INT 0x80 (DPL 3 gate): software, checked against the
  *              guest's gate
  *   #DB        the monitor's own single step (interrupt shadow), or the
  *              guest's
  *   #PF        guest paging on: shadow paging's (shadow/mmu.c); off: an
- *              access outside guest RAM (MMIO), or a write to a page
- *              holding translated code (bt_pages.c)
+ *              access outside guest RAM (MMIO), or a write to a traced
+ *              page: translated code, the guest's GDT or LDT
+ *              (shadow/trace.c)
  *   0x1f       the binary translator's call out (bt_run.c)
  *   #UD        SYSENTER on AMD CPUs in long mode, STAC and CLAC of guest
  *              ring 0 (#UD at CPL 1), else the guest's
@@ -77,10 +80,11 @@ static long not_present(struct bt86_xdata *x)
 
 	if (x->error & 2) /* an IDT gate: never, the monitor's are present */
 		return reflect(x);
-	if ((sel & 4) && !x->sregs.ldt.unusable)
-		return exit_unsupported(x, BT86_UNSUPPORTED_LDT, sel);
-	if (vcpu_resync_slot(x, sel))
+	if (vcpu_first_load(x, sel) || vcpu_resync_slot(x, sel)) {
+		/* a table page may be mapped since: trace it (desc_shadow.c) */
+		desc_remapped(x);
 		return 0;
+	}
 	if (desc_fetch(x, sel, &d))
 		return raise_fault(x, FAULT(VEC_GP, sel | (x->error & 1)));
 	/*
@@ -122,9 +126,9 @@ static long page_fault(struct bt86_xdata *x)
 		return shadow_page_fault(x, (u32)cr2);
 	if (cr2 < 0x100000000ULL && !guest_range_ok(x, (u32)cr2, 1))
 		return emulate_mmio(x, (u32)cr2);
-	/* A write to a page holding translated code (bt_pages.c). */
-	if ((x->error & 3) == 3 && x->bt.enabled) {
-		long ret = bt_write_fault(x, (u32)cr2);
+	/* A write to a traced page: translated code, the GDT or LDT. */
+	if ((x->error & 3) == 3 && cr2 < 0x100000000ULL) {
+		long ret = shadow_ident_write_fault(x, (u32)cr2);
 
 		if (ret >= 0)
 			return ret;
@@ -145,8 +149,13 @@ long trap_from_guest(struct bt86_xdata *x)
 	case VEC_NP:
 		return not_present(x);
 	case VEC_SS: {
-		long ret = truncate_stack_fault(x);
+		long ret;
 
+		/* MOV SS at ring 3 finds a descriptor never accessed */
+		if ((x->error & 0xfffc) && !(x->error & 2) &&
+		    vcpu_first_load(x, (u16)x->error & 0xfffc))
+			return 0;
+		ret = truncate_stack_fault(x);
 		return ret >= 0 ? ret : reflect(x);
 	}
 	case VEC_BP:

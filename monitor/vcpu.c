@@ -8,19 +8,22 @@
  * always 1 (host interrupts must stop the guest) and the real IOPL is 0 (so
  * I/O and CLI/STI trap); the guest's own IF and IOPL live in x->regs.
  *
- * The shadow GDT keeps the guest's indices: guest selector s names shadow
- * slot s >> 3, built from the guest's descriptor through a whitelist (code
- * and data only, L stripped, accessed preset, DPL 0 compressed to 1;
- * system descriptors and gates never copied: notes/architecture.md §1).  A
- * loaded segment whose guest descriptor no longer matches what the CPU
- * cached (the guest changed its GDT after loading it) runs from a stale
- * slot holding the cached descriptor, as the real CPU would keep it.
+ * The shadow GDT and the shadow LDT keep the guest's indices: guest
+ * selector s names slot s >> 3 of the shadow of its table, built from the
+ * guest's descriptor through a whitelist (code and data only, L stripped,
+ * accessed preset, DPL 0 compressed to 1; system descriptors and gates
+ * never copied: notes/architecture.md §1).  A loaded segment whose guest
+ * descriptor no longer matches what the CPU cached (the guest changed its
+ * table after loading it) runs from a stale slot holding the cached
+ * descriptor, as the real CPU would keep it.  desc_shadow.c keeps the
+ * shadows in step with the guest's writes and loads LDTR.
  */
 #include "bt_monitor.h"
 #include "shadow.h"
 
 #define DESC_TYPE_SHIFT 40
 #define DESC_A		(1ULL << 40)
+#define DESC_BIT_CODE	(1ULL << 43)
 #define DESC_BIT_S	(1ULL << 44)
 #define DESC_DPL_SHIFT	45
 #define DESC_BIT_P	(1ULL << 47)
@@ -29,6 +32,11 @@
 static u64 *guest_gdt(struct bt86_xdata *x)
 {
 	return (u64 *)((u8 *)x + XDATA_GUEST_GDT);
+}
+
+static u64 *shadow_ldt(struct bt86_xdata *x)
+{
+	return (u64 *)((u8 *)x + XDATA_SHADOW_LDT);
 }
 
 unsigned int vcpu_cpl(const struct bt86_xdata *x)
@@ -74,17 +82,35 @@ static u64 segment_desc(const struct bt86_xdata *x,
 	return shadow_desc(x, d);
 }
 
-/* The guest's own descriptor for GDT selector @sel, or 0. */
+/* The guest's own descriptor for selector @sel (GDT or LDT), or 0. */
 static u64 guest_desc(struct bt86_xdata *x, u16 sel)
 {
-	u32 off = sel & ~7u;
+	const struct bt86_segment *ldt = &x->sregs.ldt;
+	u32 off = sel & ~7u, base = x->sregs.gdt.base;
+	u32 limit = x->sregs.gdt.limit;
 	u64 d;
 
-	if ((sel & 4) || !(sel >> 3) || off + 7 > x->sregs.gdt.limit)
+	if (sel & 4) {
+		if (ldt->unusable || !ldt->present)
+			return 0;
+		base = ldt->base;
+		limit = ldt->limit;
+	} else if (!(sel >> 3)) {
 		return 0;
-	if (guest_read(x, x->sregs.gdt.base + off, &d, 8))
+	}
+	if (off + 7 > limit || guest_read(x, base + off, &d, 8))
 		return 0;
 	return d;
+}
+
+/* The shadow slot guest selector @sel names, or NULL if it has none. */
+static u64 *shadow_slot_of(struct bt86_xdata *x, u16 sel)
+{
+	unsigned int i = sel >> 3;
+
+	if (sel & 4)
+		return i < x->desc.ldt_slots ? &shadow_ldt(x)[i] : NULL;
+	return i && i < GUEST_GDT_SLOTS ? &guest_gdt(x)[i] : NULL;
 }
 
 /*
@@ -100,37 +126,73 @@ static bool is_user_code(u64 d)
 }
 
 /*
- * Under bt, guest ring 0 loads DS, ES and FS inline (bt/translate.c): the
- * CPU would set the accessed bit of the shadow, not the guest's, which a
- * CPU sets on the first load (SDM 3A "Segment Descriptors").  So a ring-0
- * data segment not accessed yet is not present in the shadow: its first
- * load faults (#NP) and the monitor does it (segment_load_data() sets the
- * guest's bit); the next one finds the slot stale and resyncs it.  Ring 3
- * cannot load DPL 0 data, so native ring-3 code never meets such a slot.
+ * Which slots hold ring-3 code, whose presence follows the view: a bitmap
+ * of the GDT's slots, and of the LDT's 64-slot runs (cleared only when the
+ * LDT is rebuilt).
  */
-static bool hide_until_accessed(const struct bt86_xdata *x, u64 guest)
+static void note_user_code(struct bt86_xdata *x, u16 sel, bool user)
 {
-	return x->bt.enabled && DESC_S(guest) && !DESC_CODE(guest) &&
-	       !DESC_DPL(guest) && !(guest & DESC_A);
-}
-
-/* Slot @i as the shadow shows it now, from the guest's descriptor @d. */
-static u64 shadow_slot(struct bt86_xdata *x, unsigned int i, u64 d)
-{
+	unsigned int i = sel >> 3;
 	u64 bit = 1ULL << (i % 64);
-	bool hide = hide_until_accessed(x, d);
 
-	d = shadow_desc(x, d);
-	if (hide)
-		d &= ~DESC_BIT_P;
-	if (is_user_code(d)) {
+	if (sel & 4) {
+		if (user)
+			x->desc.ldt_user[i / 4096] |= 1ULL << (i / 64 % 64);
+	} else if (user) {
 		x->v.user_code[i / 64] |= bit;
-		if (!x->v.ring3_view)
-			d &= ~DESC_BIT_P;
 	} else {
 		x->v.user_code[i / 64] &= ~bit;
 	}
+}
+
+/*
+ * Guest descriptor @g as slot @sel of the shadow shows it now.  A code or
+ * data descriptor whose accessed bit is clear is shown not present (and
+ * not accessed): its first load faults, and the monitor sets the bit in
+ * the guest's table as the CPU would (vcpu_first_load(), SDM 3A §3.4.5.1).
+ */
+static u64 shadow_slot(struct bt86_xdata *x, u16 sel, u64 g)
+{
+	u64 d = shadow_desc(x, g);
+	bool user = d && (g & DESC_A) && is_user_code(d);
+
+	note_user_code(x, sel, user);
+	if (d && !(g & DESC_A))
+		return d & ~(DESC_A | DESC_BIT_P);
+	if (user && !x->v.ring3_view)
+		d &= ~DESC_BIT_P;
 	return d;
+}
+
+/*
+ * The LDT's ring-3 code in the marked runs: present code, DPL 3, accessed
+ * (shadow_slot() leaves P as the only bit that tells the views apart).
+ */
+#define USER_CODE_BITS \
+	(DESC_BIT_S | DESC_BIT_CODE | DESC_A | (3ULL << DESC_DPL_SHIFT))
+
+static void ldt_set_view(struct bt86_xdata *x, bool ring3)
+{
+	u64 *ldt = shadow_ldt(x);
+	unsigned int w, run, i, end;
+	u64 runs;
+
+	for (w = 0; w < 2; w++) {
+		for (runs = x->desc.ldt_user[w]; runs; runs &= runs - 1) {
+			run = w * 64 + __builtin_ctzll(runs);
+			end = run * 64 + 64;
+			if (end > x->desc.ldt_slots)
+				end = x->desc.ldt_slots;
+			for (i = run * 64; i < end; i++) {
+				if ((ldt[i] & USER_CODE_BITS) != USER_CODE_BITS)
+					continue;
+				if (ring3)
+					ldt[i] |= DESC_BIT_P;
+				else
+					ldt[i] &= ~DESC_BIT_P;
+			}
+		}
+	}
 }
 
 /* Show or hide guest ring 3's code segments. */
@@ -146,6 +208,7 @@ static void shadow_set_view(struct bt86_xdata *x, bool ring3)
 		for (b = 0; x->v.user_code[w] >> b; b++)
 			if ((x->v.user_code[w] >> b) & 1)
 				gdt[w * 64 + b] ^= DESC_BIT_P;
+	ldt_set_view(x, ring3);
 }
 
 /* Rebuild the guest part of the shadow GDT from the guest's GDT. */
@@ -155,7 +218,7 @@ static void shadow_gdt_build(struct bt86_xdata *x)
 	unsigned int i;
 
 	for (i = 0; i < GUEST_GDT_SLOTS; i++)
-		gdt[i] = shadow_slot(x, i, guest_desc(x, i << 3));
+		gdt[i] = shadow_slot(x, i << 3, guest_desc(x, i << 3));
 }
 
 /*
@@ -165,16 +228,14 @@ static void shadow_gdt_build(struct bt86_xdata *x)
 static u16 hw_selector(struct bt86_xdata *x, const struct bt86_segment *s,
 		       unsigned int stale, unsigned int rpl)
 {
-	u64 *gdt = guest_gdt(x);
 	u64 want = segment_desc(x, s);
-	unsigned int slot = s->selector >> 3;
+	u64 *slot = shadow_slot_of(x, s->selector);
 
 	if (s->unusable || !want)
 		return 0;
-	if (!(s->selector & 4) && slot && slot < GUEST_GDT_SLOTS &&
-	    gdt[slot] == want)
+	if (slot && *slot == want)
 		return (s->selector & ~3) | rpl;
-	gdt[STALE_SLOT_FIRST + stale] = want;
+	guest_gdt(x)[STALE_SLOT_FIRST + stale] = want;
 	return ((STALE_SLOT_FIRST + stale) << 3) | rpl;
 }
 
@@ -200,10 +261,51 @@ static void load_selectors(struct bt86_xdata *x)
 	x->guest_gs = hw_selector(x, &sr->gs, 5, sr->gs.selector & 3);
 }
 
-/* LGDT: the shadow follows the new table. */
-void vcpu_reload_gdt(struct bt86_xdata *x)
+/*
+ * The shadow LDT from the guest's LDT as x->sregs.ldt describes it: one
+ * slot for every descriptor inside the guest's limit (at most 8192).
+ */
+static void shadow_ldt_build(struct bt86_xdata *x)
+{
+	const struct bt86_segment *l = &x->sregs.ldt;
+	u64 *ldt = shadow_ldt(x);
+	unsigned int i, old = x->desc.ldt_slots, n = 0;
+
+	if (!l->unusable && l->present)
+		n = ((l->limit > 0xffff ? 0xffff : l->limit) + 1) / 8;
+	x->desc.ldt_slots = n;
+	x->desc.ldt_user[0] = 0;
+	x->desc.ldt_user[1] = 0;
+	for (i = 0; i < n; i++)
+		ldt[i] = shadow_slot(x, (i << 3) | 4,
+				     guest_desc(x, (i << 3) | 4));
+	for (; i < old; i++)
+		ldt[i] = 0;
+}
+
+/*
+ * Every slot of both shadows derived again: the guest's tables moved to
+ * other frames, or what the shadow makes of a descriptor changed (the
+ * translator's window moved: truncate.c).
+ */
+void vcpu_reshadow(struct bt86_xdata *x)
 {
 	shadow_gdt_build(x);
+	shadow_ldt_build(x);
+}
+
+/* LGDT (and the truncation's changes): the shadows follow, and tracing. */
+void vcpu_reload_gdt(struct bt86_xdata *x)
+{
+	vcpu_reshadow(x);
+	desc_tables_changed(x);
+}
+
+/* LLDT or a task switch loaded x->sregs.ldt: the shadow LDT follows it. */
+void vcpu_reload_ldt(struct bt86_xdata *x)
+{
+	shadow_ldt_build(x);
+	desc_tables_changed(x);
 }
 
 /* Guest state -> the hardware frame: before every return to guest code. */
@@ -212,6 +314,7 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 	const struct bt86_regs *r = &x->regs;
 	u64 flags;
 
+	desc_load_ldtr(x);
 	load_selectors(x);
 	x->gpr.rax = r->eax;
 	x->gpr.rcx = r->ecx;
@@ -240,30 +343,41 @@ void vcpu_sync_to_hw(struct bt86_xdata *x)
 	if (x->v.step || x->bt.stepping || x->bt.native)
 		flags |= EFLAGS_TF;
 	x->rflags = flags;
+	x->desc.hw_sel[0] = (u16)x->cs;
+	x->desc.hw_sel[1] = (u16)x->ss;
+	x->desc.hw_sel[2] = x->guest_ds;
+	x->desc.hw_sel[3] = x->guest_es;
+	x->desc.hw_sel[4] = x->guest_fs;
+	x->desc.hw_sel[5] = x->guest_gs;
 }
 
 /* At the first entry, or after the host changed the state. */
 void vcpu_load(struct bt86_xdata *x)
 {
 	shadow_load(x);
-	shadow_gdt_build(x);
+	vcpu_reload_gdt(x);
 	bt_load(x);
 	x->state_loaded = 1;
 }
 
 /*
- * A segment the guest may have reloaded natively (MOV Sreg, far JMP): if
- * the hardware selector names a guest slot, the guest's descriptor is what
- * the CPU loaded.  Stale slots mean "unchanged since we loaded it".
- * @cpl >= 0 for CS and SS, whose RPL is the guest's CPL, not the CPU's.
+ * A segment the guest may have reloaded natively (MOV Sreg, far JMP): a
+ * hardware selector other than the one the monitor loaded (@loaded) names
+ * the guest slot the CPU loaded, and the guest's descriptor there is what
+ * it loaded (the tables are traced: desc_shadow.c).  The same selector
+ * means unchanged, even if the guest's selector is the same as before:
+ * the monitor may have loaded a stale slot.  @cpl >= 0 for CS and SS,
+ * whose RPL is the guest's CPL, not the CPU's.
  */
 static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
-			 int cpl)
+			 u16 loaded, int cpl)
 {
 	unsigned int slot = hw >> 3;
 	u16 sel;
 	u64 d;
 
+	if (hw == loaded)
+		return;
 	/*
 	 * A null selector, loaded by the guest (its RPL is the guest's) or
 	 * left by the monitor for an unusable segment: the return to CPL 1
@@ -278,11 +392,9 @@ static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
 		}
 		return;
 	}
-	if (slot >= GUEST_GDT_SLOTS)
+	if (!(hw & 4) && slot >= GUEST_GDT_SLOTS)
 		return;
 	sel = cpl >= 0 ? (hw & ~3) | cpl : hw;
-	if (sel == s->selector && !s->unusable)
-		return;
 	d = guest_desc(x, sel);
 	if (d)
 		segment_from_desc(s, sel, d);
@@ -311,33 +423,57 @@ void vcpu_sync_from_hw(struct bt86_xdata *x)
 	if (x->v.step || x->bt.stepping || x->bt.native)
 		virt |= EFLAGS_TF; /* the monitor's TF, not the guest's */
 	r->eflags = ((u32)x->rflags & ~virt) | (r->eflags & virt);
-	save_segment(x, &sr->cs, x->cs, cpl);
-	save_segment(x, &sr->ss, x->ss, cpl);
-	save_segment(x, &sr->ds, x->guest_ds, -1);
-	save_segment(x, &sr->es, x->guest_es, -1);
-	save_segment(x, &sr->fs, x->guest_fs, -1);
-	save_segment(x, &sr->gs, x->guest_gs, -1);
+	save_segment(x, &sr->cs, x->cs, x->desc.hw_sel[0], cpl);
+	save_segment(x, &sr->ss, x->ss, x->desc.hw_sel[1], cpl);
+	save_segment(x, &sr->ds, x->guest_ds, x->desc.hw_sel[2], -1);
+	save_segment(x, &sr->es, x->guest_es, x->desc.hw_sel[3], -1);
+	save_segment(x, &sr->fs, x->guest_fs, x->desc.hw_sel[4], -1);
+	save_segment(x, &sr->gs, x->guest_gs, x->desc.hw_sel[5], -1);
 	if (x->bt.enabled)
 		bt_sync_from_hw(x);
 }
 
 /*
- * A guest descriptor write the shadow GDT has not seen (the GDT is not
- * write-traced yet: issue 6): refresh @sel's slot; true if it changed, so
- * that the faulting instruction is worth running again.
+ * Derive @sel's shadow slot from the guest's descriptor again; true if it
+ * changed.  desc_shadow.c calls it for every descriptor the guest writes;
+ * trap.c for a selector that faulted, in case guest memory changed behind
+ * the tracing (a device model's DMA), so that the instruction runs again.
  */
 bool vcpu_resync_slot(struct bt86_xdata *x, u16 sel)
 {
-	u64 *gdt = guest_gdt(x);
-	unsigned int slot = sel >> 3;
+	u64 *slot = shadow_slot_of(x, sel);
 	u64 d;
 
-	if ((sel & 4) || !slot || slot >= GUEST_GDT_SLOTS)
+	if (!slot)
 		return false;
-	d = shadow_slot(x, slot, guest_desc(x, sel));
-	if (gdt[slot] == d)
+	d = shadow_slot(x, sel, guest_desc(x, sel));
+	if (*slot == d)
 		return false;
-	gdt[slot] = d;
+	*slot = d;
+	return true;
+}
+
+/*
+ * #NP or #SS(@sel) because the guest's descriptor has its accessed bit
+ * clear (shadow_slot()): this load would succeed on the guest's CPU, which
+ * checks P last, and set the bit (SDM 3A §3.4.5.1).  Set it in the guest's
+ * table (the slot follows through desc_shadow.c); true if the instruction
+ * should run again.  Ring-3 code seen from ring 0 stays hidden: iret.c
+ * does that load, and sets the bit itself.
+ */
+bool vcpu_first_load(struct bt86_xdata *x, u16 sel)
+{
+	u64 *slot = shadow_slot_of(x, sel);
+	u64 g = guest_desc(x, sel), d = shadow_desc(x, g);
+
+	if (!slot || !d || (g & DESC_A) ||
+	    *slot != (d & ~(DESC_A | DESC_BIT_P)))
+		return false;
+	if (is_user_code(d) && !x->v.ring3_view)
+		return false;
+	count_emulated(x, BT86_EMUL_ACCESSED);
+	desc_set_accessed(x, sel);
+	vcpu_resync_slot(x, sel);
 	return true;
 }
 

@@ -95,6 +95,19 @@ struct sh_refs {
 	u32 next;
 };
 
+/*
+ * A mapping opened for a natively stepped write: shadow leaf @ref, or the
+ * identity map's PTE of @gfn (ref SH_NONE, guest paging off).
+ */
+#define SH_STEP_MAX 4
+struct sh_step {
+	u32 ref;
+	u32 gfn;
+	u32 lin;
+	u32 pad;
+	u64 old;
+};
+
 /* One cached address space. */
 struct sh_ctx {
 	u32 cr3;   /* the guest's CR3 (page directory, or PDPT with PAE) */
@@ -129,12 +142,14 @@ struct sh_state {
 	struct sh_walk_env env;
 	u32 flush; /* a live shadow entry lost rights: flush the TLB */
 	u32 smxp;  /* CR4.SMEP and SMAP, if this CPU has them */
-	/* a guest page-table write run natively (mmu.c) */
-	u32 step_active;
-	u32 step_ref;
-	u32 step_gfn;
-	u32 step_lin;
-	u64 step_old;
+	/*
+	 * A write to traced pages run natively (mmu.c): the mappings opened
+	 * for it, SH_STEP_MAX at most (a write across pages); step_keep: a
+	 * trap during it may open one more.
+	 */
+	u32 nsteps;
+	u32 step_keep;
+	struct sh_step steps[SH_STEP_MAX];
 	/* the last hidden fault, to catch one that repeats */
 	u32 last_lin, last_eip, last_trap, repeats;
 	struct bt86_shadow_stats stats;

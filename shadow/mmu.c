@@ -340,8 +340,14 @@ static void load_hw(struct bt86_xdata *x, u32 i)
 			pdpt[k] = sh_table_phys(s, s->ctx[i].pd[k]) | SPDE_LINK;
 	}
 	s->cur = i;
-	if (i != SH_NONE)
+	if (i != SH_NONE) {
 		s->ctx[i].stamp = ++s->clock;
+		/* Its page directories are in use: not flooded. */
+		for (k = 0; k < 4; k++)
+			if (s->ctx[i].pd[k] != SH_NONE &&
+			    sh_ram(s, s->sp[s->ctx[i].pd[k]].gfn))
+				s->gfn[s->sp[s->ctx[i].pd[k]].gfn].flood = 0;
+	}
 	s->flush = 0;
 	sh_hw_flush();
 	/* Another address space: is the translator's window in its way? */
@@ -357,6 +363,7 @@ void sh_zap_all(struct bt86_xdata *x)
 	struct sh_state *s = sh_state(x);
 	u32 i;
 
+	shadow_step_close(x);
 	load_hw(x, SH_NONE);
 	for (i = 0; i < SH_CTXS; i++)
 		if (s->ctx[i].used)
@@ -368,7 +375,6 @@ void sh_zap_all(struct bt86_xdata *x)
 	for (i = 0; i < s->ntables; i++)
 		if (s->sp[i].kind != SH_FREE)
 			sh_release(x, i);
-	s->step_active = 0;
 	s->stats.zaps++;
 }
 
@@ -406,6 +412,7 @@ static long mode_changed(struct bt86_xdata *x)
 	set_hw_cr4(x);
 	if (x->bt.enabled)
 		bt_code_tlb(x, 0, BT_TLB_ALL);
+	desc_remapped(x);
 	return 0;
 }
 
@@ -569,9 +576,12 @@ static long out_of_pages(struct bt86_xdata *x)
 	return 0;
 }
 
-/* A write to a traced page table: done for the guest, or stepped natively. */
-static long pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
-		     unsigned int acc);
+/*
+ * A write to a traced page table or descriptor table: done for the guest,
+ * or stepped natively.
+ */
+static long data_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
+		       unsigned int acc);
 
 /* A guest write to a traced page, which the walk allows. */
 static long traced_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
@@ -589,16 +599,13 @@ static long traced_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
 			ret = map(x, lin, w, acc);
 			flush_if_needed(s);
 			if (ret == SH_TRACED)
-				return pt_write(x, lin, w, acc);
+				return data_write(x, lin, w, acc);
 			if (ret)
 				return ret == SH_NOMEM ? out_of_pages(x) : ret;
 			return bt_code_write_done(x);
 		}
 	}
-	if (s->gfn[gfn].trace & TRACE_PT)
-		return pt_write(x, lin, w, acc);
-	/* TRACE_DESC and the like: not written yet (docs/shadow-paging.md). */
-	return stop(x, BT86_SHADOW_TRACE, lin);
+	return data_write(x, lin, w, acc);
 }
 
 long shadow_page_fault(struct bt86_xdata *x, u32 lin)
@@ -647,18 +654,39 @@ long shadow_page_fault(struct bt86_xdata *x, u32 lin)
 
 /* --- guest page-table writes -------------------------------------------------------- */
 
+/* Context @i has a shadow of guest page directory @gfn. */
+static bool ctx_has_pd(const struct sh_state *s, u32 i, u32 gfn)
+{
+	unsigned int k;
+
+	for (k = 0; k < 4; k++)
+		if (s->ctx[i].pd[k] != SH_NONE &&
+		    s->sp[s->ctx[i].pd[k]].gfn == gfn)
+			return true;
+	return false;
+}
+
 /*
- * Drop the shadow page tables of @gfn (not its PDs, which their contexts
- * own): a page written over and over without being used as a page table
- * any more (Linux freeing and reusing it).  True if it is untraced now.
+ * Drop the shadows of @gfn: a page written over and over without being
+ * used as a page table any more (Linux freeing and reusing it; a fork
+ * whose new page directory is the page the last child's was freed from).
+ * Its shadow PTs lose every link; the cached address spaces whose page
+ * directory it is go, to be built again at their next MOV CR3, but not
+ * the current one, which the CPU is using.  True if it is untraced now.
  */
 static bool unshadow(struct bt86_xdata *x, u32 gfn)
 {
 	struct sh_state *s = sh_state(x);
-	u32 found[32], n = sh_shadows_of(s, gfn, found, 32), i, ref;
+	u32 found[32], n, i, ref;
 	bool any = false;
 
 	s->gfn[gfn].flood = 0;
+	for (i = 0; i < SH_CTXS; i++)
+		if (s->ctx[i].used && i != s->cur && ctx_has_pd(s, i, gfn)) {
+			ctx_release(x, i);
+			any = true;
+		}
+	n = sh_shadows_of(s, gfn, found, 32);
 	for (i = 0; i < n; i++) {
 		const struct sh_page *sp = &s->sp[found[i]];
 
@@ -674,63 +702,180 @@ static bool unshadow(struct bt86_xdata *x, u32 gfn)
 	return !s->gfn[gfn].trace;
 }
 
-static long pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
-		     unsigned int acc)
+/*
+ * Can the monitor do the write itself?  Not under the guest's own TF,
+ * whose #DB must follow the instruction, nor inside a sequence the
+ * translator rewrote, where the registers are not the guest's yet.
+ */
+static bool may_emulate(const struct bt86_xdata *x)
+{
+	return !(x->regs.eflags & EFLAGS_TF) &&
+	       (!bt_from_tc(x) || x->bt.kind == BT_MAP_INSN);
+}
+
+/*
+ * Open the mapping of traced @gfn at @lin for one native step: shadow
+ * leaf @ref, or with guest paging off (SH_NONE) the identity map's PTE.
+ * The mappings opened before stay open if the step is still going
+ * (step_keep: it faulted on this page next).
+ */
+static long step_open(struct bt86_xdata *x, u32 lin, u32 gfn, u32 ref)
 {
 	struct sh_state *s = sh_state(x);
-	u32 gfn = (u32)(w->gpa >> 12), ref;
-	long ret;
+	struct sh_step *st;
+	u64 *e = ref == SH_NONE ? sh_ident_pte(x, gfn) : sh_entry(s, ref);
 
-	s->stats.pt_writes++;
-	if (++s->gfn[gfn].flood >= SH_FLOOD && unshadow(x, gfn)) {
-		ret = map(x, lin, w, acc);
-		flush_if_needed(s);
-		if (ret != SH_TRACED)
-			return ret == SH_NOMEM ? out_of_pages(x) : ret;
-		/* It maps itself: shadowed again, the write goes on below. */
-	}
-	ret = sh_emulate_pt_write(x, lin, w);
-	if (ret >= 0) {
-		flush_if_needed(s);
-		return ret;
-	}
-	/*
-	 * Anything else runs natively, alone, on a leaf made writable for
-	 * it; at the next trap the leaf is read-only again and the page's
-	 * shadows follow what it wrote (shadow_step_done()).
-	 */
-	ret = map(x, lin, w, acc & ~SH_ACC_WRITE);
-	if (ret)
-		return ret == SH_NOMEM ? out_of_pages(x) : ret;
-	ref = leaf_ref(s, lin);
-	if (ref == SH_NONE)
-		return stop(x, BT86_SHADOW_BUG, lin);
-	s->step_active = 1;
-	s->step_ref = ref;
-	s->step_gfn = gfn;
-	s->step_lin = lin;
-	s->step_old = *sh_entry(s, ref);
-	*sh_entry(s, ref) |= SPTE_W;
+	if (!s->step_keep)
+		shadow_step_close(x);
+	s->step_keep = 0;
+	if (s->nsteps == SH_STEP_MAX)
+		return stop(x, BT86_SHADOW_TRACE, lin);
+	st = &s->steps[s->nsteps++];
+	st->ref = ref;
+	st->gfn = gfn;
+	st->lin = lin;
+	st->old = *e;
+	*e |= SPTE_W;
 	flush_if_needed(s);
 	sh_hw_invlpg(lin);
 	x->bt.native = 1;
 	return 0;
 }
 
-/* The trap after a natively stepped page-table write (main.c). */
+static long data_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w,
+		       unsigned int acc)
+{
+	struct sh_state *s = sh_state(x);
+	u32 gfn = (u32)(w->gpa >> 12), ref = SH_NONE;
+	u8 why = s->gfn[gfn].trace;
+	long ret;
+
+	if (why & TRACE_DESC)
+		count_emulated(x, BT86_EMUL_DESC_WRITE);
+	if (why & TRACE_PT) {
+		s->stats.pt_writes++;
+		if (++s->gfn[gfn].flood >= SH_FLOOD && unshadow(x, gfn)) {
+			ret = map(x, lin, w, acc);
+			flush_if_needed(s);
+			if (ret != SH_TRACED)
+				return ret == SH_NOMEM ? out_of_pages(x) : ret;
+			/* It maps itself: shadowed again, the write goes on. */
+		}
+	}
+	ret = may_emulate(x) ? sh_emulate_pt_write(x, lin, w) : -1;
+	if (ret >= 0) {
+		if (why & TRACE_PT)
+			s->stats.pt_emulated++;
+		flush_if_needed(s);
+		return ret;
+	}
+	/*
+	 * Anything else runs natively, alone, on a leaf made writable for
+	 * it; at the next trap the leaf is read-only again and what depends
+	 * on the page follows what it wrote (shadow_step_done()).
+	 */
+	if (s->active) {
+		ret = map(x, lin, w, acc & ~SH_ACC_WRITE);
+		if (ret)
+			return ret == SH_NOMEM ? out_of_pages(x) : ret;
+		ref = leaf_ref(s, lin);
+		if (ref == SH_NONE)
+			return stop(x, BT86_SHADOW_BUG, lin);
+	}
+	return step_open(x, lin, gfn, ref);
+}
+
+/* Close the mappings of a native step; what depends on the pages follows. */
+void shadow_step_close(struct bt86_xdata *x)
+{
+	struct sh_state *s = sh_state(x);
+	unsigned int i, n = s->nsteps;
+
+	s->nsteps = 0;
+	s->step_keep = 0;
+	for (i = 0; i < n; i++) {
+		const struct sh_step *st = &s->steps[i];
+
+		if (st->ref == SH_NONE)
+			*sh_ident_pte(x, st->gfn) = st->old;
+		else
+			*sh_entry(s, st->ref) = st->old;
+		sh_hw_invlpg(st->lin);
+	}
+	for (i = 0; i < n; i++) {
+		u32 gfn = s->steps[i].gfn;
+		u8 why = trace_flags(x, gfn);
+
+		if (why & TRACE_PT)
+			shadow_pt_written(x, (u64)gfn << 12, 4096);
+		if (why & TRACE_DESC)
+			desc_written(x, (u64)gfn << 12, 4096);
+		if (why & TRACE_CODE)
+			bt_code_write_gfn(x, gfn);
+	}
+	flush_if_needed(s);
+}
+
+/*
+ * A write to a traced frame at guest-linear @lin: a #PF that a native
+ * step may still be part of (a write across pages, a PUSHA).
+ */
+static bool traced_write_fault(struct bt86_xdata *x, u32 lin)
+{
+	u64 gpa;
+
+	if (x->vector != VEC_PF || (x->error & 3) != 3 ||
+	    !shadow_peek(x, lin, 0, &gpa, NULL))
+		return false;
+	return trace_flags(x, gpa >> 12) != 0;
+}
+
+/*
+ * Every trap from guest code (main.c): a native step is over, unless it
+ * faults on one more traced page, which the fault's handler then opens
+ * too (shadow_step_settle() closes them if it does not).
+ */
 void shadow_step_done(struct bt86_xdata *x)
 {
 	struct sh_state *s = sh_state(x);
 
-	if (!s->step_active)
+	if (!s->nsteps)
 		return;
-	s->step_active = 0;
-	*sh_entry(s, s->step_ref) = s->step_old;
-	sh_hw_invlpg(s->step_lin);
-	shadow_pt_written(x, (u64)s->step_gfn << 12, 4096);
-	if (trace_flags(x, s->step_gfn) & TRACE_CODE)
-		bt_code_write_gfn(x, s->step_gfn);
-	flush_if_needed(s);
+	if (s->nsteps < SH_STEP_MAX &&
+	    traced_write_fault(x, (u32)x->guest_cr2)) {
+		s->step_keep = 1;
+		return;
+	}
+	shadow_step_close(x);
+}
+
+/* After the trap's handler: a step it did not go on with is over. */
+void shadow_step_settle(struct bt86_xdata *x)
+{
+	if (sh_state(x)->step_keep)
+		shadow_step_close(x);
+}
+
+/*
+ * #PF on a write to guest RAM at @addr with guest paging off: -1 if the
+ * frame is not traced (the fault is not the guest's either), else the
+ * traced write, as with paging on.
+ */
+long shadow_ident_write_fault(struct bt86_xdata *x, u32 addr)
+{
+	struct sh_state *s = sh_state(x);
+	struct sh_walk w;
+
+	if (s->active || !trace_flags(x, addr >> 12))
+		return -1;
+	mon_memset(&w, 0, sizeof(w));
+	w.gpa = addr;
+	if (trace_flags(x, addr >> 12) & TRACE_CODE) {
+		bt_code_write_gfn(x, addr >> 12);
+		if (!trace_flags(x, addr >> 12))
+			return bt_code_write_done(x);
+	}
+	return data_write(x, addr, &w, SH_ACC_WRITE);
 }
 
 /* --- the instructions --------------------------------------------------------------- */
@@ -769,6 +914,7 @@ fault_t shadow_set_cr3(struct bt86_xdata *x, u32 cr3)
 		return FAULT_GP0;
 	if (x->bt.enabled)
 		bt_code_tlb(x, 0, BT_TLB_NONGLOBAL);
+	desc_remapped(x);
 	return 0;
 }
 
@@ -820,6 +966,7 @@ void shadow_invlpg(struct bt86_xdata *x, u32 lin)
 	sh_hw_invlpg(lin);
 	if (x->bt.enabled)
 		bt_code_tlb(x, lin, BT_TLB_PAGE);
+	desc_invlpg(x, lin);
 }
 
 void shadow_export_stats(struct bt86_xdata *x)

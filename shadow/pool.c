@@ -83,7 +83,8 @@ u32 sh_page_alloc(struct sh_state *s)
 	mon_memset(sh_table(s, idx), 0, 4096);
 	mon_memset(&s->sp[idx], 0, sizeof(s->sp[idx]));
 	s->sp[idx].hnext = SH_NONE;
-	s->sp_used++;
+	if (++s->sp_used > s->stats.pages_peak)
+		s->stats.pages_peak = s->sp_used;
 	return idx;
 }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest writes to its page tables, done by the monitor (docs/shadow-paging.md,
- * "Guest page-table writes"): the forms a kernel uses on page-table
- * entries, decoded with Zydis and done through the guest-physical alias,
- * whose write resyncs exactly the shadow entries the written bytes feed.
+ * Guest writes to its page tables (and descriptor tables), done by the
+ * monitor (docs/shadow-paging.md, "Guest page-table writes"): the forms a
+ * kernel uses on page-table entries, decoded with Zydis and done through
+ * the guest-physical alias, whose write resyncs exactly the shadow entries
+ * (or descriptor slots) the written bytes feed.
  *
  *   MOV m, r/imm          set_pte, pte_clear; PAE set_pte in two halves
  *   XCHG m, r             ptep_get_and_clear
@@ -217,7 +218,6 @@ long sh_emulate_pt_write(struct bt86_xdata *x, u32 lin, const struct sh_walk *w)
 		x->regs.edx = (u32)(old >> 32);
 	}
 	vcpu_set_eflags(x, e.flags, e.fmask);
-	sh_state(x)->stats.pt_emulated++;
 	skip(x, d);
 	return 0;
 }

@@ -6,7 +6,7 @@
  *   pool.c    the module's pool carved into the monitor's data and shadow
  *             table pages; reference lists (reverse maps)
  *   trace.c   write-tracing of guest-physical pages, for page tables,
- *             translated code and (later) descriptor tables
+ *             translated code and descriptor tables
  *   spt.c     shadow page tables: built from the guest's, kept exact
  *   mmu.c     paging modes, the cache of address spaces keyed by CR3,
  *             hidden faults, MOV CR3, INVLPG, guest page-table writes
@@ -22,7 +22,8 @@
 /* Why a guest page is write-protected (trace.c); any mix of them. */
 #define TRACE_CODE 0x01 /* it holds translated code (monitor/bt_pages.c) */
 #define TRACE_PT   0x02 /* it is a guest page table that is shadowed */
-#define TRACE_DESC 0x04 /* it holds a shadowed descriptor table */
+#define TRACE_DESC \
+	0x04 /* it holds the guest's GDT or LDT (monitor/desc_shadow.c) */
 
 /* mmu.c: the monitor's entry points */
 void shadow_load(struct bt86_xdata *x);
@@ -30,6 +31,9 @@ void shadow_enter(struct bt86_xdata *x);
 bool shadow_active(const struct bt86_xdata *x);
 long shadow_page_fault(struct bt86_xdata *x, u32 lin);
 void shadow_step_done(struct bt86_xdata *x);
+void shadow_step_settle(struct bt86_xdata *x);
+void shadow_step_close(struct bt86_xdata *x);
+long shadow_ident_write_fault(struct bt86_xdata *x, u32 addr);
 fault_t shadow_set_cr0(struct bt86_xdata *x, u32 cr0, long *stop);
 fault_t shadow_set_cr3(struct bt86_xdata *x, u32 cr3);
 fault_t shadow_set_cr4(struct bt86_xdata *x, u32 cr4);

@@ -43,6 +43,8 @@ static const char *const emul_names[BT86_EMUL_COUNT] = {
 	[BT86_EMUL_MMIO] = "MMIO accesses",
 	[BT86_EMUL_CPUID] = "CPUID",
 	[BT86_EMUL_TRUNCATED] = "truncated-limit faults",
+	[BT86_EMUL_DESC_WRITE] = "GDT/LDT writes",
+	[BT86_EMUL_ACCESSED] = "accessed bits set",
 };
 
 static const char *const exception_names[32] = {
@@ -159,6 +161,8 @@ static void print_shadow_stats(FILE *f, const struct bt86_shadow_stats *sh)
 		"shadow pages in use", (unsigned long long)sh->pages_used * 4,
 		(unsigned long long)sh->pages_max * 4,
 		percent(sh->pages_used, sh->pages_max));
+	fprintf(f, "    %-25s %12llu KiB\n", "shadow pages at most",
+		(unsigned long long)sh->pages_peak * 4);
 }
 
 void bt86__print_stats(struct backend *b, FILE *f)
@@ -235,8 +239,8 @@ static void report_shadow(uint64_t detail, unsigned int eip)
 		       lin, eip);
 		break;
 	case BT86_SHADOW_TRACE:
-		pr_msg("the guest wrote %08x (eip %08x), a page bt86 traces for a use it cannot follow yet",
-		       lin, eip);
+		pr_msg("one guest instruction (eip %08x) wrote more write-traced pages (page tables, descriptor tables, translated code) than bt86 opens for one instruction, the last at %08x",
+		       eip, lin);
 		break;
 	default:
 		pr_msg("bt86 bug: the shadow page tables could not map %08x (eip %08x, reason %llu); please report it with this output",
@@ -262,10 +266,6 @@ static void report_unsupported(const uint64_t *d, unsigned int ndata)
 		break;
 	case BT86_UNSUPPORTED_V86:
 		pr_msg("the guest entered virtual-8086 mode (eflags %08x at eip %08x), which bt86 does not run",
-		       v, eip);
-		break;
-	case BT86_UNSUPPORTED_LDT:
-		pr_msg("the guest used a segment from its LDT (selector %04x at eip %08x): bt86 does not shadow LDTs yet",
 		       v, eip);
 		break;
 	case BT86_UNSUPPORTED_MMIO:

@@ -69,6 +69,24 @@ static void block_kick_in_new_threads(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+/*
+ * What a subcommand's parse result means before it runs: the exit status
+ * for --help (0) and for an error (printed), or -1 to go on.
+ */
+static int parsed(enum options_result r, const char *usage, const char *err)
+{
+	switch (r) {
+	case OPTIONS_HELP:
+		fputs(usage, stdout);
+		return 0;
+	case OPTIONS_ERROR:
+		pr_msg("%s", err);
+		return EXIT_LAUNCHER;
+	default:
+		return -1;
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	char err[OPTIONS_ERR_LEN];
@@ -77,16 +95,11 @@ static int cmd_run(int argc, char **argv)
 	sigset_t old;
 	int status = EXIT_LAUNCHER;
 
-	switch (options__parse_run(argc, argv, &opts, err)) {
-	case OPTIONS_HELP:
-		fputs(options__run_usage, stdout);
-		return 0;
-	case OPTIONS_ERROR:
-		pr_msg("%s", err);
-		return EXIT_LAUNCHER;
-	case OPTIONS_OK:
-		break;
-	}
+	status = parsed(options__parse_run(argc, argv, &opts, err),
+			options__run_usage, err);
+	if (status >= 0)
+		return status;
+	status = EXIT_LAUNCHER;
 	setup_signals();
 	if (vm__init(&vm, &opts))
 		goto out;
@@ -108,18 +121,10 @@ static int cmd_translate(int argc, char **argv)
 {
 	char err[OPTIONS_ERR_LEN];
 	struct translate_options opts;
+	int status = parsed(translate__parse(argc, argv, &opts, err),
+			    translate__usage, err);
 
-	switch (translate__parse(argc, argv, &opts, err)) {
-	case OPTIONS_HELP:
-		fputs(translate__usage, stdout);
-		return 0;
-	case OPTIONS_ERROR:
-		pr_msg("%s", err);
-		return EXIT_LAUNCHER;
-	case OPTIONS_OK:
-		break;
-	}
-	return translate__run(&opts, stdout);
+	return status >= 0 ? status : translate__run(&opts, stdout);
 }
 
 static int cmd_cpu_model(int argc, char **argv)

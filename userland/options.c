@@ -37,8 +37,7 @@ const char options__run_usage[] =
 	"0 after a clean shutdown (HLT with interrupts off, or a reset),\n"
 	"2 for a launcher error, 4 when the guest crashed, 128+N on signal N.\n";
 
-static void __attribute__((format(printf, 2, 3)))
-set_err(char *err, const char *fmt, ...)
+void options__set_err(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -53,7 +52,8 @@ int options__parse_mem(const char *s, uint64_t *bytes, char *err)
 	char *end;
 
 	if (!isdigit((unsigned char)*s)) {
-		set_err(err, "--mem: '%s' is not a size (e.g. 64M, 1G)", s);
+		options__set_err(err,
+				 "--mem: '%s' is not a size (e.g. 64M, 1G)", s);
 		return -1;
 	}
 	errno = 0;
@@ -73,12 +73,14 @@ int options__parse_mem(const char *s, uint64_t *bytes, char *err)
 		break;
 	}
 	if (errno || *end || n > (~0ULL >> shift)) {
-		set_err(err, "--mem: '%s' is not a size (e.g. 64M, 1G)", s);
+		options__set_err(err,
+				 "--mem: '%s' is not a size (e.g. 64M, 1G)", s);
 		return -1;
 	}
 	n <<= shift;
 	if (n < OPTIONS_MEM_MIN || n > OPTIONS_MEM_MAX) {
-		set_err(err, "--mem: %s is %s (guest RAM must be 2M to 3G)", s,
+		options__set_err(
+			err, "--mem: %s is %s (guest RAM must be 2M to 3G)", s,
 			n < OPTIONS_MEM_MIN ? "too little" : "too much");
 		return -1;
 	}
@@ -107,26 +109,57 @@ static int parse_accel(const char *s, enum accel *accel, char *err)
 	else if (!strcmp(s, "kvm"))
 		*accel = ACCEL_KVM;
 	else {
-		set_err(err, "--accel: unknown engine '%s' (bt, tae or kvm)",
+		options__set_err(
+			err, "--accel: unknown engine '%s' (bt, tae or kvm)",
 			s);
 		return -1;
 	}
 	return 0;
 }
 
-/* Options that take a value. */
-static const char *const valued[] = {
-	"--kernel", "--initrd", "--append", "--mem", "--accel",
-};
-
-static int takes_value(const char *name)
+static bool listed(const char *const *list, const char *name)
 {
-	size_t i;
+	for (; *list; list++)
+		if (!strcmp(name, *list))
+			return true;
+	return false;
+}
 
-	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
-		if (!strcmp(name, valued[i]))
-			return 1;
-	return 0;
+enum options_result options__next(const struct option_spec *spec, int argc,
+				  char **argv, int *i, struct option_arg *a,
+				  char *err)
+{
+	const char *arg = argv[*i], *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
+		return OPTIONS_HELP;
+	if (len >= sizeof(a->name) || strncmp(arg, "--", 2)) {
+		options__set_err(
+			err,
+			"%s: unexpected argument '%s' (see bt86 %s --help)",
+			spec->cmd, arg, spec->cmd);
+		return OPTIONS_ERROR;
+	}
+	memcpy(a->name, arg, len);
+	a->name[len] = 0;
+	a->val = NULL;
+	if (listed(spec->valued, a->name)) {
+		a->val = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+		if (!a->val) {
+			options__set_err(err, "%s needs a value", a->name);
+			return OPTIONS_ERROR;
+		}
+	} else if (!listed(spec->flags, a->name)) {
+		options__set_err(err,
+				 "%s: unknown option '%s' (see bt86 %s --help)",
+				 spec->cmd, a->name, spec->cmd);
+		return OPTIONS_ERROR;
+	} else if (eq) {
+		options__set_err(err, "%s takes no value", a->name);
+		return OPTIONS_ERROR;
+	}
+	return OPTIONS_OK;
 }
 
 static int apply(struct run_options *o, const char *name, const char *val,
@@ -154,54 +187,35 @@ static int apply(struct run_options *o, const char *name, const char *val,
 enum options_result options__parse_run(int argc, char **argv,
 				       struct run_options *o, char *err)
 {
+	static const char *const valued[] = { "--kernel", "--initrd",
+					      "--append", "--mem",
+					      "--accel",  NULL };
+	static const char *const flags[] = { "--stats", "--testdev",
+					     "--bt-checked", NULL };
+	static const struct option_spec spec = { "run", valued, flags };
+	struct option_arg a;
+	enum options_result r;
 	int i;
 
 	memset(o, 0, sizeof(*o));
 	o->mem = OPTIONS_MEM_DEFAULT;
 	o->accel = ACCEL_BT;
 	for (i = 1; i < argc; i++) {
-		char name[32];
-		const char *arg = argv[i], *eq = strchr(arg, '='), *val = NULL;
-		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
-			return OPTIONS_HELP;
-		if (len >= sizeof(name) || strncmp(arg, "--", 2)) {
-			set_err(err,
-				"run: unexpected argument '%s' (see bt86 run --help)",
-				arg);
-			return OPTIONS_ERROR;
-		}
-		memcpy(name, arg, len);
-		name[len] = 0;
-		if (strcmp(name, "--stats") && strcmp(name, "--testdev") &&
-		    strcmp(name, "--bt-checked") && !takes_value(name)) {
-			set_err(err,
-				"run: unknown option '%s' (see bt86 run --help)",
-				name);
-			return OPTIONS_ERROR;
-		}
-		if (takes_value(name)) {
-			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val) {
-				set_err(err, "%s needs a value", name);
-				return OPTIONS_ERROR;
-			}
-		} else if (eq) {
-			set_err(err, "%s takes no value", name);
-			return OPTIONS_ERROR;
-		}
-		if (apply(o, name, val, err))
+		r = options__next(&spec, argc, argv, &i, &a, err);
+		if (r != OPTIONS_OK)
+			return r;
+		if (apply(o, a.name, a.val, err))
 			return OPTIONS_ERROR;
 	}
 	if (!o->kernel) {
-		set_err(err,
+		options__set_err(
+			err,
 			"run: --kernel FILE is required (see bt86 run --help)");
 		return OPTIONS_ERROR;
 	}
 	if (o->bt_checked && o->accel != ACCEL_BT) {
-		set_err(err, "--bt-checked is for --accel bt, not %s",
-			options__accel_name(o->accel));
+		options__set_err(err, "--bt-checked is for --accel bt, not %s",
+				 options__accel_name(o->accel));
 		return OPTIONS_ERROR;
 	}
 	return OPTIONS_OK;

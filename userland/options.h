@@ -38,6 +38,29 @@ enum options_result {
 	OPTIONS_ERROR, /* err holds one line */
 };
 
+/*
+ * One option of a subcommand's command line, "--name value", "--name=value"
+ * or a flag "--name", checked against the subcommand's lists (NULL-ended).
+ * Advances *i past a separate value.  cmd names the subcommand in errors.
+ */
+struct option_arg {
+	char name[32];
+	const char *val; /* NULL for a flag */
+};
+
+struct option_spec {
+	const char *cmd;
+	const char *const *valued; /* options that take a value */
+	const char *const *flags;  /* options that do not */
+};
+
+enum options_result options__next(const struct option_spec *spec, int argc,
+				  char **argv, int *i, struct option_arg *a,
+				  char *err);
+
+void options__set_err(char *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* argv[0] is "run"; the options follow. */
 enum options_result options__parse_run(int argc, char **argv,
 				       struct run_options *opts, char *err);

@@ -87,6 +87,8 @@ void stats__print(struct vm *vm, FILE *f)
 	fprintf(f, "  backend                     %12s (--accel %s)\n",
 		vm->backend.ops ? vm->backend.ops->name : "none",
 		options__accel_name(vm->opts->accel));
+	fprintf(f, "  guest RAM                   %12llu KiB\n",
+		(unsigned long long)(vm->opts->mem >> 10));
 	fprintf(f, "  wall time                   %12.3f ms\n", ms(wall));
 	fprintf(f, "  in the run call             %12.3f ms\n", ms(st->run_ns));
 	fprintf(f, "  in the launcher             %12.3f ms\n",

@@ -15,7 +15,6 @@
  * linear addresses are guest-physical.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -54,16 +53,6 @@ const char translate__usage[] =
 	"                    names the objdump to use, default objdump)\n"
 	"  --help            this text\n";
 
-static void __attribute__((format(printf, 2, 3)))
-set_err(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, OPTIONS_ERR_LEN, fmt, ap);
-	va_end(ap);
-}
-
 static int parse_u32(const char *name, const char *s, uint32_t min,
 		     uint32_t max, uint32_t *v, char *err)
 {
@@ -73,8 +62,8 @@ static int parse_u32(const char *name, const char *s, uint32_t min,
 	errno = 0;
 	n = strtoull(s, &end, 0);
 	if (errno || end == s || *end || *s == '-' || n < min || n > max) {
-		set_err(err, "%s: '%s' is not a number from %u to %u", name, s,
-			min, max);
+		options__set_err(err, "%s: '%s' is not a number from %u to %u",
+				 name, s, min, max);
 		return -1;
 	}
 	*v = (uint32_t)n;
@@ -84,45 +73,24 @@ static int parse_u32(const char *name, const char *s, uint32_t min,
 enum options_result translate__parse(int argc, char **argv,
 				     struct translate_options *o, char *err)
 {
+	static const char *const valued[] = { "--kernel", "--eip", "--blocks",
+					      "--mem", NULL };
+	static const char *const flags[] = { "--hex", NULL };
+	static const struct option_spec spec = { "translate", valued, flags };
+	struct option_arg a;
 	int i;
 
 	memset(o, 0, sizeof(*o));
 	o->mem = OPTIONS_MEM_DEFAULT;
 	o->blocks = TRANSLATE_BLOCKS_DEFAULT;
 	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i], *eq = strchr(arg, '='), *val = NULL;
-		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-		char name[16];
-		bool valued;
+		const char *name = a.name, *val;
+		enum options_result r;
 
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
-			return OPTIONS_HELP;
-		if (len >= sizeof(name) || strncmp(arg, "--", 2)) {
-			set_err(err,
-				"translate: unexpected argument '%s' (see bt86 translate --help)",
-				arg);
-			return OPTIONS_ERROR;
-		}
-		memcpy(name, arg, len);
-		name[len] = 0;
-		valued = !strcmp(name, "--kernel") || !strcmp(name, "--eip") ||
-			 !strcmp(name, "--blocks") || !strcmp(name, "--mem");
-		if (!valued && strcmp(name, "--hex")) {
-			set_err(err,
-				"translate: unknown option '%s' (see bt86 translate --help)",
-				name);
-			return OPTIONS_ERROR;
-		}
-		if (valued) {
-			val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-			if (!val) {
-				set_err(err, "%s needs a value", name);
-				return OPTIONS_ERROR;
-			}
-		} else if (eq) {
-			set_err(err, "%s takes no value", name);
-			return OPTIONS_ERROR;
-		}
+		r = options__next(&spec, argc, argv, &i, &a, err);
+		if (r != OPTIONS_OK)
+			return r;
+		val = a.val;
 		if (!strcmp(name, "--kernel")) {
 			o->kernel = val;
 		} else if (!strcmp(name, "--eip")) {
@@ -141,7 +109,8 @@ enum options_result translate__parse(int argc, char **argv,
 		}
 	}
 	if (!o->kernel) {
-		set_err(err,
+		options__set_err(
+			err,
 			"translate: --kernel FILE is required (see bt86 translate --help)");
 		return OPTIONS_ERROR;
 	}

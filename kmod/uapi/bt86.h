@@ -164,6 +164,8 @@ enum bt86_emul {
 	BT86_EMUL_CPUID,    /* the CPU model's answer (translated ring 0) */
 	/* an access stopped by a segment truncated below the BT window */
 	BT86_EMUL_TRUNCATED,
+	BT86_EMUL_DESC_WRITE, /* a guest write to its GDT or LDT (traced) */
+	BT86_EMUL_ACCESSED,   /* a descriptor's accessed bit set at a load */
 	BT86_EMUL_COUNT
 };
 
@@ -221,7 +223,7 @@ struct bt86_shadow_stats {
 	__u64 pages_used;    /* shadow table pages in use now */
 	__u64 pages_max;     /* ... of the pool's */
 	__u64 contexts;	     /* address spaces cached now */
-	__u64 reserved;
+	__u64 pages_peak;    /* shadow table pages in use at most, so far */
 };
 
 /* Counters of one vCPU since its creation. */
@@ -297,7 +299,7 @@ struct bt86_cpuid {
 #define BT86_UNSUPPORTED_PAGING	  1 /* (no longer used: was CR0.PG) */
 #define BT86_UNSUPPORTED_REALMODE 2 /* CR0.PE cleared */
 #define BT86_UNSUPPORTED_V86	  3 /* IRET or task switch to virtual-8086 */
-#define BT86_UNSUPPORTED_LDT	  4 /* a segment from a non-empty LDT */
+#define BT86_UNSUPPORTED_LDT	  4 /* (no longer used: was a guest LDT) */
 #define BT86_UNSUPPORTED_MMIO	  6 /* non-RAM access by a complex insn */
 #define BT86_UNSUPPORTED_SHADOW	  8 /* shadow paging: data[2] below */
 /*
@@ -308,7 +310,8 @@ struct bt86_cpuid {
 	1		    /* no 4 MiB slot left for the translator's window */
 #define BT86_SHADOW_STUCK 3 /* a hidden fault that does not go away (bug) */
 #define BT86_SHADOW_BUG	  4 /* a shadow that cannot be built (bug) */
-#define BT86_SHADOW_TRACE 5 /* a write to a page traced for another use */
+/* one instruction wrote more traced pages than the monitor opens at once */
+#define BT86_SHADOW_TRACE 5
 /*
  * Translated code stopped where the translator's map has no entry;
  * data[2]: why << 32 | the TC address.  Why: a map kind (a call out the

@@ -472,6 +472,8 @@ TEST_F(cpu, guest_paging_maps_and_faults_through_the_shadow)
 	EXPECT_LT(0, st.shadow.hidden_faults);
 	EXPECT_EQ(1, st.shadow.guest_faults);
 	EXPECT_LT(0, st.shadow.pages_used);
+	EXPECT_LE(st.shadow.pages_used, st.shadow.pages_peak);
+	EXPECT_LE(st.shadow.pages_peak, st.shadow.pages_max);
 	EXPECT_EQ(1, st.shadow.contexts);
 }
 

@@ -46,12 +46,22 @@ static int have_nx;
 
 /* --- PAE page tables ---------------------------------------------------------- */
 
+/*
+ * A new PDPTE in the loaded PDPT is used after the next MOV to CR3, which
+ * loads the PDPTE registers (4.4.1): until then an Intel CPU walks with the
+ * old, not-present one.  (QEMU's TCG, and AMD with nested paging, read the
+ * PDPT at every walk; a guest cannot count on either.)
+ */
 static uint64_t *pd_of(uint64_t *pdpt, uint32_t lin)
 {
 	uint64_t *e = &pdpt[lin >> 30];
 
-	if (!(*e & PTE_P))
+	if (!(*e & PTE_P)) {
 		*e = (uint32_t)page_alloc() | PTE_P; /* PDPTE: P, no R/W, U */
+		if ((read_cr0() & CR0_PG) && (read_cr4() & CR4_PAE) &&
+		    (read_cr3() & ~0x1fu) == (uint32_t)pdpt)
+			write_cr3(read_cr3());
+	}
 	return (uint64_t *)(uint32_t)(*e & PAGE_MASK);
 }
 

@@ -10,7 +10,8 @@
  *              memory; not-present PTEs and PDEs, read-only pages and
  *              supervisor pages fault with CR2 = the linear address and
  *              the error code of 4.7 (P, W/R, U/S); no A/D flags are set
- *              in the leaf by a faulting access
+ *              in the leaf by a faulting access; a page of non-RAM is
+ *              MMIO
  *   A/D        a read sets A in the PDE and the PTE, a write D in the PTE
  *              (4.8); a 4 MiB page's PDE gets both
  *   CR0.WP     with WP = 0 ring 0 writes read-only pages (and sets D),
@@ -36,7 +37,10 @@
  *   many       100 page directories sharing their kernel page tables,
  *              switched round-robin; 256 page tables touched in every 2 MiB
  *              of a GiB, twice; a page table rewritten 64 times after its
- *              address space was last used, then used again
+ *              address space was last used, then used again; a cached
+ *              address space's page directory rewritten as data, then
+ *              made another directory at the same CR3; the current page
+ *              directory written 64 times
  *   WP=0       a ring-0 write to a read-only user page with WP = 0, then
  *              ring 3 reads it and still may not write it
  *   IRQs       PIT interrupts with paging on, at ring 0 and at ring 3 (a
@@ -260,6 +264,12 @@ static void test_faults(void)
 	ok(!(*pte_of(pt_data, LIN_RO) & PTE_D),
 	   "the faulting write did not set D");
 	ok(!probe_read(0x1000, &v), "identity-mapped low memory reads");
+	/* A page of non-RAM (the PCI hole): the device side answers. */
+	*pte_of(pt_data, LIN_NP) = 0xe0000000u | PTE_P | PTE_W;
+	ok(!probe_read(LIN_NP + 0x10, &v) && !probe_write(LIN_NP + 0x10, v),
+	   "a page mapped to non-RAM is read and written without a fault");
+	*pte_of(pt_data, LIN_NP) = 0;
+	invlpg(LIN_NP);
 	before = pb_faults;
 	ok(probe_read(0, &v) && faulted(before, 0, 0),
 	   "the null page is not present");
@@ -631,6 +641,37 @@ static void test_many(void)
 	write_cr3(phys(spaces[7]));
 	ok(!probe_read(LIN_DATA + 7 * 4096 + 0x1c, &v) && (v & 0xff) == 0x77,
 	   "a page table rewritten 64 times, then used again");
+	write_cr3(phys(pd1));
+
+	/*
+	 * A cached address space's page directory freed and reused (a fork
+	 * after the last child's exit): data first, then another directory
+	 * at the same CR3.
+	 */
+	write_cr3(phys(spaces[9]));
+	good = !probe_read(LIN_DATA + 9 * 4096 + 9 * 4, &v) && v == 27;
+	write_cr3(phys(pd1));
+	memset(spaces[9], 0x5a, 4096);
+	good = good && spaces[9][LIN_DATA >> 22] == 0x5a5a5a5au;
+	memcpy(spaces[9], pd1, sizeof(pd1));
+	spaces[9][LIN_DATA >> 22] = phys(many_pt[10]) | PTE_P | PTE_W;
+	write_cr3(phys(spaces[9]));
+	good = good && !probe_read(LIN_DATA + 10 * 4096 + 10 * 4, &v) &&
+	       v == 30 && probe_read(LIN_DATA + 9 * 4096, &v);
+	ok(good, "a cached page directory rewritten as data, then another "
+		 "directory at that CR3");
+	/* The current one written 64 times: it stays exact. */
+	for (i = 0; i < 64; i++)
+		spaces[9][(LIN_MANY >> 22) + i % 4] =
+			i & 1 ? 0 : phys(many_pt[12]) | PTE_P | PTE_W;
+	spaces[9][LIN_MANY >> 22] = phys(many_pt[11]) | PTE_P | PTE_W;
+	good = !probe_read(LIN_MANY + 11 * 4096 + 20, &v) && v == 15;
+	good = good && !probe_read(LIN_MANY + 0x800000 + 12 * 4096 + 8, &v) &&
+	       v == 6;
+	ok(good && probe_read(LIN_MANY + 0x400000 + 12 * 4096, &v),
+	   "the current page directory rewritten 64 times stays exact");
+	memcpy(spaces[9], pd1, sizeof(pd1));
+	spaces[9][LIN_DATA >> 22] = phys(many_pt[9]) | PTE_P | PTE_W;
 	write_cr3(phys(pd1));
 
 	/* 256 page tables for a GiB, every 2 MiB touched, twice. */
@@ -1300,7 +1341,7 @@ static void test_off(void)
 int main(void)
 {
 	rnd_options();
-	ktap_plan(74 + 2 * rnd_seeds);
+	ktap_plan(77 + 2 * rnd_seeds);
 	pic_init(); /* all masked: ring 3 runs with IF = 1 */
 	trap_set_handler(VEC_PF, pb_pf_handler);
 	user_init();

@@ -110,22 +110,6 @@ static uint32_t cells[3] = { 0xa0a0a0a0, 0xb0b0b0b0, 0xc0c0c0c0 };
 
 /* --- the instructions ---------------------------------------------------- */
 
-static inline uint16_t sldt(void)
-{
-	uint16_t v;
-
-	asm volatile("sldt %0" : "=r"(v));
-	return v;
-}
-
-static inline uint16_t str(void)
-{
-	uint16_t v;
-
-	asm volatile("str %0" : "=r"(v));
-	return v;
-}
-
 /* SMSW r32: CR0 bits 15:0 in the low half, the high half undefined. */
 static inline uint32_t smsw(void)
 {
@@ -170,14 +154,6 @@ static inline int verw(uint16_t sel)
 
 	asm volatile("verw %1" : "=@ccz"(zf) : "r"(sel));
 	return zf;
-}
-
-static inline uint16_t read_fs(void)
-{
-	uint16_t v;
-
-	asm volatile("mov %%fs, %0" : "=r"(v));
-	return v;
 }
 
 static inline void load_fs(uint16_t sel)

@@ -282,4 +282,34 @@ TEST(pdpte_load)
 	EXPECT_TRUE(sh_load_pdptes(&env, &p, PDPT));
 }
 
+/*
+ * The walk uses the PDPTE registers, loaded at MOV CR3 (SDM 3A §4.4.1),
+ * not the PDPT in memory: a PDPTE made or changed there takes effect at
+ * the next load.  (The pae guest once counted on QEMU's TCG, which reads
+ * the PDPT at every walk; bt86 was right to fault.)
+ */
+TEST(pdpte_registers)
+{
+	struct sh_paging p = setup_pae();
+	struct sh_walk w;
+
+	ASSERT_TRUE(sh_load_pdptes(&env, &p, PDPT));
+	/* PDPTE 1 made in memory: quarter 1 is still not present. */
+	*e64(PDPT + 8) = PAE_PD | P;
+	ASSERT_FALSE(
+		sh_walk(&env, &p, 0x40000000 + (PAE_LIN & 0x3fffffff), 0, &w));
+	EXPECT_EQ(0, w.error);
+	/* PDPTE 0 cleared in memory: quarter 0 still maps. */
+	*e64(PDPT) = 0;
+	ASSERT_TRUE(sh_walk(&env, &p, PAE_LIN, 0, &w));
+	EXPECT_EQ(0x6123, w.gpa);
+	/* The next load takes both. */
+	ASSERT_TRUE(sh_load_pdptes(&env, &p, PDPT));
+	ASSERT_TRUE(
+		sh_walk(&env, &p, 0x40000000 + (PAE_LIN & 0x3fffffff), 0, &w));
+	EXPECT_EQ(0x6123, w.gpa);
+	ASSERT_FALSE(sh_walk(&env, &p, PAE_LIN, 0, &w));
+	EXPECT_EQ(0, w.error);
+}
+
 TEST_HARNESS_MAIN

@@ -38,6 +38,20 @@ $(UNIT_DECODE_OBJ): monitor/decode.c | $(ZYDIS_NEEDED)
 
 -include $(UNIT_DECODE_OBJ:.o=.d)
 
+# test-desc-shadow: the shadow descriptor tables (monitor/vcpu.c,
+# segment.c) built for userland; the test stands in for the rest of the
+# monitor.
+UNIT_DESC_OBJS := $(UNIT_OBJDIR)/monitor-vcpu.o $(UNIT_OBJDIR)/monitor-segment.o
+$(UNIT_OBJDIR)/test-desc-shadow.o $(UNIT_DESC_OBJS): UNIT_CFLAGS += -Imonitor -Ibt -Ikmod -Ishadow $(ZYDIS_DEFS) $(ZYDIS_INC)
+$(UNIT_OBJDIR)/test-desc-shadow.o: | $(ZYDIS_NEEDED)
+$(O)/tests/unit/test-desc-shadow: $(UNIT_DESC_OBJS)
+
+$(UNIT_OBJDIR)/monitor-%.o: monitor/%.c | $(ZYDIS_NEEDED)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(UNIT_DESC_OBJS:.o=.d)
+
 include tests/unit/silicon.mk
 # test-bt, test-bt-fuzz, test-translate: the binary translator, bt/ built for userland
 # ($(BT_LIB), bt/bt.mk) over the same Zydis.

@@ -217,6 +217,30 @@ static inline uint16_t read_ss(void)
 	return v;
 }
 
+static inline uint16_t read_fs(void)
+{
+	uint16_t v;
+
+	asm volatile("mov %%fs, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint16_t sldt(void)
+{
+	uint16_t v;
+
+	asm volatile("sldt %0" : "=r"(v));
+	return v;
+}
+
+static inline uint16_t str(void)
+{
+	uint16_t v;
+
+	asm volatile("str %0" : "=r"(v));
+	return v;
+}
+
 static inline uint32_t read_cr0(void)
 {
 	uint32_t v;
