@@ -74,31 +74,41 @@ void cpuid_answer(struct bt86_xdata *x, u32 function, u32 index, u32 out[4])
 }
 
 /*
+ * The CPUID guest ring 0 sees: the model's answer when it asks bt's
+ * translator, the host's under tae, where its CPUID runs natively.
+ */
+static void seen_cpuid(struct bt86_xdata *x, u32 function, u32 out[4])
+{
+	if (x->bt.enabled)
+		cpuid_answer(x, function, 0, out);
+	else
+		host_cpuid(function, 0, out);
+}
+
+/*
  * The CR4 bits a MOV to CR4 may set: of those the monitor supports, all but
- * the ones for features the model lacks among OSXSAVE, UMIP, SMEP and SMAP
- * (#GP, SDM 3A §2.5).  KVM and QEMU check exactly these and accept the
- * older bits (VME to OSXMMEXCPT) whatever CPUID says; so does bt86, so that
- * one guest behaves the same under all three.  Without a model, all it
- * supports.
+ * the ones for features the CPUID guest ring 0 sees lacks among OSXSAVE,
+ * UMIP, SMEP, SMAP and FSGSBASE (#GP, SDM 3A §2.5; CR4 bits of features a
+ * CPU does not enumerate are reserved).  KVM and QEMU check these and
+ * accept the older bits (VME to OSXMMEXCPT) whatever CPUID says; so does
+ * bt86, so that one guest behaves the same under all three.  Under tae the
+ * guest sees the host's CPUID and may set what the host has
+ * (docs/trap-and-emulate.md, "CPUID and CR4 under tae").
  */
 u32 cpuid_cr4_allowed(struct bt86_xdata *x, u32 supported)
 {
 	u32 l0[4], l1[4], l7[4] = { 0 }, allowed = supported;
 
-	/*
-	 * Under tae guest ring 0 runs CPUID natively and sees the host's
-	 * features: it may set what the host has and the monitor supports.
-	 */
-	if (!cpu_model(x)->nent || !x->bt.enabled)
-		return supported;
-	cpuid_answer(x, 0, 0, l0);
-	cpuid_answer(x, 1, 0, l1);
+	seen_cpuid(x, 0, l0);
+	seen_cpuid(x, 1, l1);
 	if (l0[0] >= 7)
-		cpuid_answer(x, 7, 0, l7);
+		seen_cpuid(x, 7, l7);
 	if (!(l1[2] >> 27 & 1)) /* XSAVE */
 		allowed &= ~(1u << 18);
 	if (!(l7[2] >> 2 & 1)) /* UMIP */
 		allowed &= ~(1u << 11);
+	if (!(l7[1] >> 0 & 1)) /* FSGSBASE */
+		allowed &= ~(1u << 16);
 	if (!(l7[1] >> 7 & 1)) /* SMEP */
 		allowed &= ~(1u << 20);
 	if (!(l7[1] >> 20 & 1)) /* SMAP */

@@ -15,8 +15,13 @@
 
 #define CR4_DE	 (1u << 3)
 #define CR4_UMIP (1u << 11)
-/* CR4 bits a 32-bit guest may set: VME..OSXMMEXCPT, UMIP, OSXSAVE, SMEP, SMAP. */
-#define CR4_ALLOWED 0x003407ffu
+/*
+ * CR4 bits a 32-bit guest may set: VME..OSXMMEXCPT, UMIP, FSGSBASE,
+ * OSXSAVE, SMEP, SMAP.  FSGSBASE has no effect outside 64-bit mode
+ * (RDFSBASE and co. are #UD in protected and compatibility mode: SDM 2B
+ * RDFSBASE/RDGSBASE, WRFSBASE/WRGSBASE), so the virtual bit is only kept.
+ */
+#define CR4_ALLOWED 0x003507ffu
 #define EFER_NXE    (1u << 11)
 
 #define MSR_TSC		     0x10

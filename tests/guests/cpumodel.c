@@ -6,7 +6,10 @@
  * setting OSXSAVE, whose feature the model lacks, should raise #GP; QEMU
  * 7.2's TCG loops on it instead, so the native run cannot check it.)  Under
  * --accel tae guest ring 0 runs CPUID natively and sees the host's CPU
- * (cpumodel.tae): CPUID does not trap.
+ * (cpumodel.tae): CPUID does not trap.  Whatever CPUID shows, MOV to CR4
+ * must accept: the last line sets CR4.FSGSBASE when CPUID.7:EBX[0] offers
+ * it (under tae the host's CPU does; the model does not, and then the
+ * line has nothing to set).
  */
 #include <stdbool.h>
 
@@ -26,6 +29,23 @@ static struct regs4 leaf(uint32_t function)
 	return r;
 }
 
+/*
+ * CR4.FSGSBASE (bit 16) set and read back where CPUID offers it, then
+ * cleared; it has no effect outside 64-bit mode (SDM 2B RDFSBASE).
+ */
+static bool fsgsbase_settable(struct regs4 l0)
+{
+	uint32_t cr4 = read_cr4();
+	bool set;
+
+	if (l0.a < 7 || !(leaf(7).b & 1))
+		return true; /* not offered: nothing to set */
+	write_cr4(cr4 | 1u << 16);
+	set = read_cr4() & 1u << 16;
+	write_cr4(cr4);
+	return set && read_cr4() == cr4;
+}
+
 static bool same(struct regs4 x, struct regs4 y)
 {
 	return x.a == y.a && x.b == y.b && x.c == y.c && x.d == y.d;
@@ -36,7 +56,7 @@ int main(void)
 	struct regs4 l0 = leaf(0), l1 = leaf(1), x0 = leaf(0x80000000);
 	char brand[49];
 
-	ktap_plan(9);
+	ktap_plan(10);
 	ok(l0.a == 1 && l0.b == 0x756e6547 && l0.d == 0x49656e69 &&
 		   l0.c == 0x6c65746e,
 	   "leaf 0: highest basic leaf 1, GenuineIntel");
@@ -56,5 +76,7 @@ int main(void)
 	ok(!memcmp(brand, "bt86 virtual CPU", 17), "brand string");
 	ok(same(leaf(2), l1) && same(leaf(0x80000005), l1),
 	   "past the highest leaves: the highest basic leaf's answer");
+	ok(fsgsbase_settable(l0),
+	   "mov cr4: FSGSBASE sets where CPUID.7:EBX[0] offers it");
 	ktap_finish();
 }
