@@ -289,6 +289,42 @@ static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
 }
 
 /*
+ * The EFLAGS image of the trap frame, as far as the monitor can trust it;
+ * @old is the guest's EFLAGS before the trap.
+ *
+ * QEMU 7.2's TCG (the sandbox's CPU) computes the flags CMPXCHG8B leaves
+ * alone from a stale lazy-flags state, and after a CMPXCHG8B right behind
+ * a return from the monitor the next event's frame can carry anything:
+ * 0xc22013c2 was seen under Linux, with reserved bits and TF set (fixed in
+ * QEMU 8.1 by "target/i386: Inline cmpxchg8b"; docs/testing.md).  Taken
+ * as the guest's, that TF single-steps the guest for ever, and an NT makes
+ * its next IRET a task return.  So:
+ *  - the reserved bits are the CPU's constants (SDM 1 §3.4.3);
+ *  - VM, VIF and VIP cannot change in compatibility mode: the guest's own;
+ *  - TF, NT, AC and ID, which only POPF and IRET set, may be set by the
+ *    frame only if guest code could have set them natively (not from the
+ *    translation cache, whose POPF and IRET are the monitor's) in a frame
+ *    without reserved bits; TF also when the CPU single-stepped (DR6.BS).
+ * What the frame clears stays clear, and the arithmetic flags are taken as
+ * they are: after that CMPXCHG8B they are QEMU's guess, natively too.
+ */
+static u32 frame_eflags(const struct bt86_xdata *x, u32 old)
+{
+	const u32 frozen = EFLAGS_VM | EFLAGS_VIF | EFLAGS_VIP;
+	const u32 popf_only = EFLAGS_TF | EFLAGS_NT | EFLAGS_AC | EFLAGS_ID;
+	u32 frame = (u32)x->rflags;
+	u32 added = frame & popf_only & ~old;
+
+	if (bt_from_tc(x) || (frame & EFLAGS_RESERVED)) {
+		if ((added & EFLAGS_TF) && x->vector == VEC_DB &&
+		    (dr6_read() & DR6_BS))
+			added &= ~EFLAGS_TF;
+		frame &= ~added;
+	}
+	return (frame & ~(EFLAGS_RESERVED | frozen)) | (old & frozen) | 2;
+}
+
+/*
  * The hardware frame -> guest state, at every trap from guest code.  Guest
  * code at CPL 3 is guest ring 3, anything else guest ring 0.
  */
@@ -310,7 +346,7 @@ void vcpu_sync_from_hw(struct bt86_xdata *x)
 	r->eip = x->rip;
 	if (x->v.step || x->bt.stepping || x->bt.native)
 		virt |= EFLAGS_TF; /* the monitor's TF, not the guest's */
-	r->eflags = ((u32)x->rflags & ~virt) | (r->eflags & virt);
+	r->eflags = (frame_eflags(x, r->eflags) & ~virt) | (r->eflags & virt);
 	save_segment(x, &sr->cs, x->cs, cpl);
 	save_segment(x, &sr->ss, x->ss, cpl);
 	save_segment(x, &sr->ds, x->guest_ds, -1);
