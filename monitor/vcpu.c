@@ -294,33 +294,32 @@ static void save_segment(struct bt86_xdata *x, struct bt86_segment *s, u16 hw,
  *
  * QEMU 7.2's TCG (the sandbox's CPU) computes the flags CMPXCHG8B leaves
  * alone from a stale lazy-flags state, and after a CMPXCHG8B right behind
- * a return from the monitor the next event's frame can carry anything:
- * 0xc22013c2 was seen under Linux, with reserved bits and TF set (fixed in
- * QEMU 8.1 by "target/i386: Inline cmpxchg8b"; docs/testing.md).  Taken
- * as the guest's, that TF single-steps the guest for ever, and an NT makes
- * its next IRET a task return.  So:
+ * a return from the monitor the next event's frame carries the last ADD's
+ * operand or the like: 0xc22013c2 was seen under Linux, with reserved bits
+ * and TF set (fixed in QEMU 8.1 by "target/i386: Inline cmpxchg8b";
+ * docs/testing.md).  Taken as the guest's, that TF single-steps the guest
+ * for ever, an NT makes its next IRET a task return, a DF runs its string
+ * copies backwards.  So:
  *  - the reserved bits are the CPU's constants (SDM 1 §3.4.3);
  *  - VM, VIF and VIP cannot change in compatibility mode: the guest's own;
- *  - TF, NT, AC and ID, which only POPF and IRET set, may be set by the
- *    frame only if guest code could have set them natively (not from the
- *    translation cache, whose POPF and IRET are the monitor's) in a frame
- *    without reserved bits; TF also when the CPU single-stepped (DR6.BS).
- * What the frame clears stays clear, and the arithmetic flags are taken as
- * they are: after that CMPXCHG8B they are QEMU's guess, natively too.
+ *  - a frame with a reserved bit set is junk: TF, DF, NT, AC and ID stay
+ *    what they were (the arithmetic flags are QEMU's guess, natively too);
+ *  - translated code sets TF only through the monitor (POPF and IRET that
+ *    set it are call outs), so a TF from there is junk too, unless the CPU
+ *    single-stepped (DR6.BS).
  */
 static u32 frame_eflags(const struct bt86_xdata *x, u32 old)
 {
 	const u32 frozen = EFLAGS_VM | EFLAGS_VIF | EFLAGS_VIP;
-	const u32 popf_only = EFLAGS_TF | EFLAGS_NT | EFLAGS_AC | EFLAGS_ID;
+	const u32 system = EFLAGS_TF | EFLAGS_DF | EFLAGS_NT | EFLAGS_AC |
+			   EFLAGS_ID;
 	u32 frame = (u32)x->rflags;
-	u32 added = frame & popf_only & ~old;
+	bool stepped = x->vector == VEC_DB && (dr6_read() & DR6_BS);
 
-	if (bt_from_tc(x) || (frame & EFLAGS_RESERVED)) {
-		if ((added & EFLAGS_TF) && x->vector == VEC_DB &&
-		    (dr6_read() & DR6_BS))
-			added &= ~EFLAGS_TF;
-		frame &= ~added;
-	}
+	if (frame & EFLAGS_RESERVED)
+		frame = (frame & ~system) | (old & system);
+	else if (bt_from_tc(x) && !stepped)
+		frame = (frame & ~EFLAGS_TF) | (old & EFLAGS_TF);
 	return (frame & ~(EFLAGS_RESERVED | frozen)) | (old & frozen) | 2;
 }
 

@@ -8,8 +8,10 @@
  * operand's bits: reserved ones, TF, NT, AC (QEMU 8.1 fixed it, "target/
  * i386: Inline cmpxchg8b").  A VMM that took that image as the guest's
  * EFLAGS would single-step its guest for ever, or turn its next IRET into
- * a task return; bt86 trusts no reserved bit and no TF, NT, AC or ID its
- * guest cannot have set (monitor/vcpu.c, frame_eflags()).
+ * a task return.  bt86 takes TF, DF, NT, AC and ID from such a frame (one
+ * with reserved bits) as they were, and no TF from translated code
+ * (monitor/vcpu.c, frame_eflags()); its translator ends TCG's block before
+ * each CMPXCHG8B, so translated ring 0 meets no junk at all.
  *
  * The probe, at ring 0 and at ring 3, interrupts off: SGDT (which a VMM
  * traps: bt calls it out from translated ring 0, and CR4.UMIP makes it
