@@ -563,6 +563,19 @@ static bool translate_insn(struct tblock *t, bt_u32 eip)
 		return false;
 	default: /* CLASS_IDENT */
 		add_map(t, BT_MAP_INSN, eip, 0);
+		if (t->d->insn.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B) {
+			/*
+			 * QEMU 7.2's TCG computes the flags CMPXCHG8B keeps
+			 * from a stale lazy-flags state, which after a return
+			 * from the monitor turns EFLAGS into junk (TF, DF,
+			 * reserved bits: monitor/vcpu.c, frame_eflags()).  A
+			 * JMP ends TCG's block and brings that state up to
+			 * date; a CPU just jumps to the next instruction.
+			 */
+			emit_u8(&t->e, 0xeb); /* jmp .+2 */
+			emit_u8(&t->e, 0);
+			add_map_again(t, BT_MAP_INSN, eip);
+		}
 		emit_bytes(&t->e, bytes, t->d->insn.length);
 		return true;
 	}

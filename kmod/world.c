@@ -407,16 +407,27 @@ static void bt86_hand_state_to_monitor(struct bt86_vcpu *vcpu)
 	x->v.irq_window = READ_ONCE(run->request_interrupt_window);
 }
 
-/* The guest's registers as of the last exit, for GET_REGS/GET_SREGS. */
+/*
+ * The guest's registers as of the last exit, for GET_REGS/GET_SREGS, and
+ * the interrupt state the launcher injects by.  As KVM (post_kvm_run_save()),
+ * on every return from RUN, -EINTR before the guest ran included: with the
+ * stale answer of the exit before, the launcher would inject again while
+ * its last interrupt is still queued.
+ */
 static void bt86_take_state_from_monitor(struct bt86_vcpu *vcpu)
 {
 	struct bt86_xdata *x = vcpu->x;
+	struct bt86_run *run = vcpu->run;
 
 	vcpu->regs = x->regs;
 	vcpu->sregs = x->sregs;
 	vcpu->pending_vector = x->v.irq_vector == XIRQ_NONE
 				       ? BT86_NO_VECTOR
 				       : (int)x->v.irq_vector;
+	run->if_flag = !!(x->regs.eflags & X86_EFLAGS_IF);
+	/* IF set, no interrupt shadow, nothing queued already. */
+	run->ready_for_interrupt_injection = run->if_flag && !x->v.shadow &&
+					     x->v.irq_vector == XIRQ_NONE;
 }
 
 /* --- host state ------------------------------------------------------------- */
@@ -698,10 +709,6 @@ static bool bt86_handle_exit(struct bt86_vcpu *vcpu)
 	}
 	if (x->mon_call == XMON_TRAP)
 		vcpu->stats.guest_traps++;
-	run->if_flag = !!(x->regs.eflags & X86_EFLAGS_IF);
-	/* As KVM: IF set, no interrupt shadow, nothing queued already. */
-	run->ready_for_interrupt_injection = run->if_flag && !x->v.shadow &&
-					     x->v.irq_vector == XIRQ_NONE;
 	switch (x->exit_reason) {
 	case 0:
 		return false; /* a host event, already forwarded */

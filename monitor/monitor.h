@@ -58,6 +58,8 @@ typedef uint64_t u64;
 #define EFLAGS_VIP  (1u << 20)
 #define EFLAGS_ID   (1u << 21)
 #define IOPL_SHIFT  12
+/* Bits 3, 5, 15 and 22-31 read as 0, bit 1 as 1 (SDM 1, §3.4.3) */
+#define EFLAGS_RESERVED 0xffc08028u
 
 /* CR0 bits (SDM 3A, §2.5) */
 #define CR0_PE (1u << 0)
@@ -252,6 +254,16 @@ void *mon_memset(void *dst, int c, size_t n);
  * After the monitor's own single step: DR6 is the host's too, and the CPU
  * never clears it (SDM 3A §18.2.3), so it goes back to its quiet value.
  */
+#define DR6_BS (1u << 14) /* single step (SDM 3A, §18.2.3) */
+
+static inline u64 dr6_read(void)
+{
+	u64 v;
+
+	asm volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+
 static inline void dr6_reset(void)
 {
 	asm volatile("mov %0, %%dr6" : : "r"(0xffff0ff0ULL));

@@ -292,6 +292,34 @@ TEST_F(cpu, interrupt_wakes_hlt)
 	EXPECT_EQ(2, st.exits[BT86_EXIT_HLT]);
 }
 
+/*
+ * A RUN that leaves before entering the guest (immediate_exit, a signal)
+ * still reports the interrupt state as KVM does: with an interrupt queued
+ * and not yet taken, not ready for another (the launcher would inject a
+ * second one and get -EBUSY).
+ */
+TEST_F(cpu, interrupt_queued_across_an_immediate_exit)
+{
+	start(_metadata, self, sti_hlt_loop, sizeof(sti_hlt_loop), 0);
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(1, self->run->ready_for_interrupt_injection);
+
+	ASSERT_EQ(0, interrupt(self->vcpu, 0x30));
+	self->run->immediate_exit = 1;
+	EXPECT_EQ(-EINTR, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	EXPECT_EQ(BT86_EXIT_INTR, self->run->exit_reason);
+	EXPECT_EQ(1, self->run->if_flag);
+	EXPECT_EQ(0, self->run->ready_for_interrupt_injection);
+	EXPECT_EQ(-EBUSY, interrupt(self->vcpu, 0x31));
+
+	self->run->immediate_exit = 0;
+	ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
+	ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
+	EXPECT_EQ(0x1234, result(self, 0));
+	EXPECT_EQ(1, self->run->ready_for_interrupt_injection);
+}
+
 /* cli; out %al,$0x80; sti; nop; out %al,$0x80; hlt */
 static const uint8_t sti_shadow[] = { 0xfa, 0xe6, 0x80, 0xfb,
 				      0x90, 0xe6, 0x80, 0xf4 };
