@@ -71,8 +71,20 @@ typedef uint64_t bt_u64;
 #define BT_VP_CHK_EDX	0xc18
 #define BT_VP_CHK_EA	0xc1c  /* u32[BT_MAX_CHECKS]: effective addresses */
 #define BT_VP_FAST	0x1000 /* the fast indirect table: {eip, tc address} */
-#define BT_FAST_ENTRIES 512
-#define BT_VP_SIZE	0x2000 /* two pages: %gs limit is BT_VP_SIZE - 1 */
+#define BT_FAST_ENTRIES 4096
+#define BT_FAST_SHIFT	10     /* the slot: (eip ^ eip >> 10) mod entries */
+#define BT_VP_SIZE	0x9000 /* nine pages: %gs limit is BT_VP_SIZE - 1 */
+
+/*
+ * The fast table's slot for a guest EIP.  Function entries are aligned
+ * (Linux's to 16 bytes), so the EIP's low bits alone would leave most
+ * slots unused: higher bits are folded in.  The indirect-branch routine
+ * (cache.c) computes the same.
+ */
+static inline unsigned int bt_fast_slot(unsigned int eip)
+{
+	return (eip ^ (eip >> BT_FAST_SHIFT)) % BT_FAST_ENTRIES;
+}
 
 /* Why translated code called the monitor (struct bt_map.kind). */
 enum bt_map_kind {
@@ -199,8 +211,8 @@ struct bt_cache {
 	struct bt_map special; /* what bt_map_find() returns for the prologue */
 };
 
-#define BT_HASH_SIZE	  4096
-#define BT_PAGE_HASH	  4096
+#define BT_HASH_SIZE	  65536
+#define BT_PAGE_HASH	  16384
 #define BT_MAX_INSNS	  48   /* guest instructions per block, at most */
 #define BT_MAX_BLOCK_CODE 1024 /* TC bytes one block may need, at most */
 /* A block takes no more instructions once fewer TC bytes than this are left:

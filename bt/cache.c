@@ -45,7 +45,7 @@ void bt_fast_clear(struct bt_cache *c)
 
 void bt_fast_insert(struct bt_cache *c, bt_u32 eip, const struct bt_block *b)
 {
-	bt_u8 *t = c->window + BT_VP_FAST + 8 * (eip % BT_FAST_ENTRIES);
+	bt_u8 *t = c->window + BT_VP_FAST + 8 * bt_fast_slot(eip);
 
 	wr32(t, eip);
 	wr32(t + 4, bt_block_addr(c, b));
@@ -68,6 +68,8 @@ static void emit_prologue(struct bt_cache *c)
 	};
 	static const bt_u8 seto_al[3] = { 0x0f, 0x90, 0xc0 };
 	static const bt_u8 mov_ecx_ebx[2] = { 0x89, 0xd9 };
+	static const bt_u8 shr_ecx[3] = { 0xc1, 0xe9, BT_FAST_SHIFT };
+	static const bt_u8 xor_ecx_ebx[2] = { 0x31, 0xd9 };
 	static const bt_u8 and_ecx[6] = { 0x81,
 					  0xe1,
 					  (BT_FAST_ENTRIES - 1) & 0xff,
@@ -84,7 +86,10 @@ static void emit_prologue(struct bt_cache *c)
 	emit_store_gs(&e, REG_EBX, BT_VP_SAVE_EBX);
 	emit_load_gs(&e, REG_EBX, BT_VP_TARGET);
 	emit_store_gs(&e, REG_ECX, BT_VP_SAVE_ECX);
+	/* ecx = bt_fast_slot(ebx) */
 	emit_bytes(&e, mov_ecx_ebx, 2);
+	emit_bytes(&e, shr_ecx, 3);
+	emit_bytes(&e, xor_ecx_ebx, 2);
 	emit_bytes(&e, and_ecx, 6);
 	/* cmp %ebx, %gs:FAST(,%ecx,8) */
 	emit_u8(&e, 0x65);

@@ -28,14 +28,20 @@
 
 /* Monitor addresses, past the image and the run areas' I/O pages. */
 #define BT_GPT_OFFSET	(32UL << 20) /* guest RAM's PTEs: up to 8 MiB */
-#define BT_ALIAS_OFFSET (64UL << 20) /* per vCPU: 8 MiB each */
-#define BT_ALIAS_STRIDE (8UL << 20)
+#define BT_ALIAS_OFFSET (64UL << 20) /* per vCPU: 32 MiB each */
+#define BT_ALIAS_STRIDE (32UL << 20)
 #define BT_ALIAS_TC	0x10000
 #define BT_ALIAS_META	(4UL << 20)
 
 #define BT_TC_PAGES   (BT_TC_SIZE >> PAGE_SHIFT)
 #define BT_META_PAGES (BT_META_SIZE >> PAGE_SHIFT)
 #define BT_AREA_PAGES (BT_WINDOW_PAGES + BT_TC_PAGES + BT_META_PAGES)
+
+static_assert(BT_WINDOW_PAGES * PAGE_SIZE <= BT_TC_OFFSET);
+static_assert(BT_ALIAS_TC + BT_TC_SIZE <= BT_ALIAS_META);
+static_assert(BT_ALIAS_META + BT_META_SIZE <= BT_ALIAS_STRIDE);
+static_assert(BT_ALIAS_OFFSET + BT86_MAX_VCPUS * BT_ALIAS_STRIDE <=
+	      SH_PFNS_OFFSET);
 
 static const u64 bt_data = BT86_PTE_P | BT86_PTE_RW | BT86_PTE_A | BT86_PTE_D |
 			   BT86_PTE_NX;

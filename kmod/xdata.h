@@ -85,10 +85,15 @@
  */
 #define BT_WINDOW_TOP	0x100000000ULL
 #define BT_WINDOW_SIZE	0x400000
-#define BT_WINDOW_PAGES 2
+#define BT_WINDOW_PAGES 9 /* BT_VP_SIZE (bt/bt.h) */
 #define BT_TC_OFFSET	0x10000
 #define BT_TC_SIZE	0x200000
-#define BT_META_SIZE	0x300000
+/*
+ * The metadata: block descriptors and the map are about seven times the
+ * TC they describe (docs/translator.md, "Sizes"), so that the TC, not
+ * the map, is what fills first.
+ */
+#define BT_META_SIZE 0x1000000
 
 /*
  * Shadow paging's memory (docs/shadow-paging.md), per VM, in both modes:

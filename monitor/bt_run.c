@@ -40,6 +40,12 @@ static bt_u32 fetch_guest(void *opaque, bt_u32 lin, bt_u8 *buf, bt_u32 len)
 	return guest_fetch(x, lin, buf, len);
 }
 
+/* The window's pages are the per-vCPU page's. */
+_Static_assert(BT_WINDOW_PAGES * 4096 == BT_VP_SIZE, "per-vCPU page size");
+
+/* Map entries per block the metadata has room for. */
+#define BT_MAP_PER_BLOCK 6
+
 /* The cache lives in the metadata area; set it up at the first entry. */
 static void cache_setup(struct bt86_xdata *x)
 {
@@ -61,11 +67,14 @@ static void cache_setup(struct bt86_xdata *x)
 	p += BT_HASH_SIZE * sizeof(u32);
 	c->page_hash = (u32 *)p;
 	p += BT_PAGE_HASH * sizeof(u32);
-	c->max_map = 65536;
+	/* Linux's blocks average 5.6 map entries (docs/translator.md). */
+	c->max_blocks =
+		(u32)((end - p) / (sizeof(struct bt_block) +
+				   BT_MAP_PER_BLOCK * sizeof(struct bt_map)));
+	c->max_map = BT_MAP_PER_BLOCK * c->max_blocks;
 	c->map = (struct bt_map *)p;
 	p += c->max_map * sizeof(struct bt_map);
 	c->blocks = (struct bt_block *)p;
-	c->max_blocks = (u32)((end - p) / sizeof(struct bt_block));
 	m->env.opaque = x;
 	m->env.fetch = fetch_guest;
 	m->env.hot = bt_is_hot;

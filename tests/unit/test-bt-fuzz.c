@@ -529,10 +529,10 @@ static void cache_ops(struct __test_metadata *_metadata, struct fuzz *f)
 		default:
 			bt_fast_insert(c, a->eip, a);
 			wr32(f->window_copy + BT_VP_FAST +
-				     8 * (a->eip % BT_FAST_ENTRIES),
+				     8 * bt_fast_slot(a->eip),
 			     a->eip);
 			wr32(f->window_copy + BT_VP_FAST +
-				     8 * (a->eip % BT_FAST_ENTRIES) + 4,
+				     8 * bt_fast_slot(a->eip) + 4,
 			     bt_block_addr(c, a));
 			break;
 		}

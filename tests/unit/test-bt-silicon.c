@@ -44,7 +44,6 @@
 
 #define OFF_STUB   0x0000 /* the 32-bit entry stub */
 #define OFF_CTX	   0x1000 /* struct ctx */
-#define OFF_WINDOW 0x2000 /* the per-vCPU page (BT_VP_SIZE) */
 #define OFF_CODE   0x4000 /* guest CS base */
 #define CODE_SIZE  0x1000
 #define OFF_DATA   0x6000 /* guest DS base */
@@ -52,13 +51,15 @@
 #define OFF_GUARD  0xb000 /* PROT_NONE: stack faults */
 #define OFF_STACK  0xc000
 #define STACK_SIZE 0x2000
-#define OFF_TC	   0x10000
+#define OFF_WINDOW 0x10000 /* the per-vCPU page (BT_VP_SIZE) */
+#define OFF_TC	   0x20000
 #define TC_SIZE	   0x40000
 #define LOW_SIZE   (OFF_TC + TC_SIZE)
 
 /* The readable bytes after DS's limit, so a load there faults only for
  * the limit. */
 _Static_assert(OFF_DATA + DATA_SIZE < OFF_GUARD, "data limit below guard");
+_Static_assert(OFF_WINDOW + BT_VP_SIZE <= OFF_TC, "per-vCPU page below TC");
 
 /* LDT slots; selectors have TI = 1 and RPL 3. */
 enum {

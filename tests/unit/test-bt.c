@@ -1473,8 +1473,7 @@ TEST_F(bt, invalidate_range_kills_overlapping_blocks)
 {
 	struct rig *r = &self->r;
 	struct bt_block *a, *b, *c2;
-	const bt_u8 *fast =
-		r->c.window + BT_VP_FAST + 8 * (E % BT_FAST_ENTRIES);
+	const bt_u8 *fast = r->c.window + BT_VP_FAST + 8 * bt_fast_slot(E);
 
 	PUT(E, 0x90, 0x90, 0x90, 0xc3); /* [E, E + 4) */
 	PUT(E + 4, 0x90, 0xc3);		/* [E + 4, E + 6) */
@@ -1646,26 +1645,31 @@ TEST_F(bt, fast_table)
 	const bt_u8 *t = r->c.window + BT_VP_FAST;
 	struct bt_block *a, *b;
 	unsigned int i;
+	bt_u32 other = E + 0x14; /* an EIP in the same slot as E + 0x13 */
+
+	while (bt_fast_slot(other) != bt_fast_slot(E + 0x13))
+		other++;
+	ASSERT_LT(other, E + GUEST);
 
 	for (i = 0; i < BT_FAST_ENTRIES; i++) {
 		ASSERT_EQ(0, rig_rd32(t + 8 * i));
 		ASSERT_EQ(TCA(r, r->c.ind_miss), rig_rd32(t + 8 * i + 4));
 	}
 	PUT(E + 0x13, 0xc3);
-	PUT(E + 0x13 + BT_FAST_ENTRIES, 0xc3);
+	PUT(other, 0xc3);
 	a = xlate(_metadata, r, E + 0x13);
-	b = xlate(_metadata, r, E + 0x13 + BT_FAST_ENTRIES);
+	b = xlate(_metadata, r, other);
 	/* the translator itself leaves the table alone */
 	for (i = 0; i < BT_FAST_ENTRIES; i++)
 		ASSERT_EQ(0, rig_rd32(t + 8 * i));
 	bt_fast_insert(&r->c, E + 0x13, a);
-	i = (E + 0x13) % BT_FAST_ENTRIES;
+	i = bt_fast_slot(E + 0x13);
 	EXPECT_EQ(E + 0x13, rig_rd32(t + 8 * i));
 	EXPECT_EQ(bt_block_addr(&r->c, a), rig_rd32(t + 8 * i + 4));
 	EXPECT_EQ(0, rig_rd32(t + 8 * (i + 1)));
 	/* the same slot: the newer wins */
-	bt_fast_insert(&r->c, E + 0x13 + BT_FAST_ENTRIES, b);
-	EXPECT_EQ(E + 0x13 + BT_FAST_ENTRIES, rig_rd32(t + 8 * i));
+	bt_fast_insert(&r->c, other, b);
+	EXPECT_EQ(other, rig_rd32(t + 8 * i));
 	EXPECT_EQ(bt_block_addr(&r->c, b), rig_rd32(t + 8 * i + 4));
 	bt_fast_clear(&r->c);
 	EXPECT_EQ(0, rig_rd32(t + 8 * i));
