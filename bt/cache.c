@@ -11,6 +11,12 @@
  */
 #include "emit.h"
 
+static bt_u32 rd32(const bt_u8 *p)
+{
+	return p[0] | (bt_u32)p[1] << 8 | (bt_u32)p[2] << 16 |
+	       (bt_u32)p[3] << 24;
+}
+
 static void wr32(bt_u8 *p, bt_u32 v)
 {
 	p[0] = (bt_u8)v;
@@ -283,6 +289,17 @@ static void hash_remove(struct bt_cache *c, struct bt_block *b)
 	}
 }
 
+/* The fast table's entry for @b, if it has one, goes (the rest stay). */
+static void fast_forget(struct bt_cache *c, const struct bt_block *b)
+{
+	bt_u8 *t = c->window + BT_VP_FAST + 8 * bt_fast_slot(b->eip);
+
+	if (rd32(t) == b->eip && rd32(t + 4) == bt_block_addr(c, b)) {
+		wr32(t, 0);
+		wr32(t + 4, c->tc_low + c->ind_miss);
+	}
+}
+
 /*
  * Nothing may run the block again: its entry becomes a call out (branches
  * chained to it land there), and lookups no longer find it.
@@ -293,6 +310,7 @@ void bt_kill_block(struct bt_cache *c, struct bt_block *b)
 		return;
 	b->flags |= BT_BLOCK_DEAD;
 	hash_remove(c, b);
+	fast_forget(c, b);
 	c->tc[b->tc_off] = 0xcd;
 	c->tc[b->tc_off + 1] = BT_CALLOUT_VECTOR;
 	c->stats.invalidated++;
@@ -388,7 +406,5 @@ bt_u32 bt_invalidate_range(struct bt_cache *c, bt_u32 lin, bt_u32 len)
 	for (i = 0; i < pages && i < (1u << 20); i++) /* may wrap at 4 GiB */
 		n += invalidate_page(c, ((lin >> 12) + (bt_u32)i) & 0xfffff,
 				     lin, len);
-	if (n)
-		bt_fast_clear(c);
 	return n;
 }

@@ -1484,6 +1484,8 @@ TEST_F(bt, invalidate_range_kills_overlapping_blocks)
 	EXPECT_EQ(E + 4, a->lin_end);
 	EXPECT_EQ(E + 6, b->lin_end);
 	bt_fast_insert(&r->c, E, a);
+	bt_fast_insert(&r->c, E + 0x100, c2);
+	ASSERT_NE(bt_fast_slot(E), bt_fast_slot(E + 0x100));
 
 	/* between them: nothing, and the fast table stays */
 	EXPECT_EQ(0, bt_invalidate_range(&r->c, E + 6, 0xfa));
@@ -1498,6 +1500,9 @@ TEST_F(bt, invalidate_range_kills_overlapping_blocks)
 	EXPECT_FALSE(c2->flags & BT_BLOCK_DEAD);
 	EXPECT_EQ(0, rig_rd32(fast));
 	EXPECT_EQ(TCA(r, r->c.ind_miss), rig_rd32(fast + 4));
+	/* only a's entry went */
+	EXPECT_EQ(E + 0x100, rig_rd32(r->c.window + BT_VP_FAST +
+				      8 * bt_fast_slot(E + 0x100)));
 	/* a is dead already: only b and c count */
 	EXPECT_EQ(2, bt_invalidate_range(&r->c, E, 0x1000));
 	EXPECT_TRUE(c2->flags & BT_BLOCK_DEAD);
