@@ -653,15 +653,16 @@ static void expect_mmio(struct __test_metadata *_metadata,
 }
 
 /*
- * movl $0x1100, 0xffc01800; movl $0x3000, 0xffc01804; push $0x1100; ret:
- * guest ring 0 forges an entry of the translator's fast table (in the
- * per-vCPU page at 0xffc00000 below 4 GiB, writable at CPL 1), then
- * returns through it to its own code at 0x3000 (a HLT) instead of a
- * translation.
+ * movl $0x1100, 0xffc01820; movl $0x3000, 0xffc01824; push $0x1100; ret:
+ * guest ring 0 forges the entry of the translator's fast table for EIP
+ * 0x1100 (slot (0x1100 ^ 0x1100 >> 10) mod 4096 = 0x104 of the table at
+ * 0x1000 in the per-vCPU page at 0xffc00000 below 4 GiB, writable at
+ * CPL 1), then returns through it to its own code at 0x3000 (a HLT)
+ * instead of a translation.
  */
-static const uint8_t forge_fast_table[] = { 0xc7, 0x05, 0x00, 0x18, 0xc0, 0xff,
+static const uint8_t forge_fast_table[] = { 0xc7, 0x05, 0x20, 0x18, 0xc0, 0xff,
 					    0x00, 0x11, 0x00, 0x00, 0xc7, 0x05,
-					    0x04, 0x18, 0xc0, 0xff, 0x00, 0x30,
+					    0x24, 0x18, 0xc0, 0xff, 0x00, 0x30,
 					    0x00, 0x00, 0x68, 0x00, 0x11, 0x00,
 					    0x00, 0xc3 };
 
@@ -682,8 +683,8 @@ TEST_F(cpu, forged_per_vcpu_page_stops_only_this_vm)
 	self->ram[0x3000] = 0xf4;
 	self->ram[0x1100] = 0xf4;
 	if (variant->mode & BT86_VM_BT_CHECKED) {
-		expect_mmio(_metadata, self, 0xffc01800, true, 0x1100);
-		expect_mmio(_metadata, self, 0xffc01804, true, 0x3000);
+		expect_mmio(_metadata, self, 0xffc01820, true, 0x1100);
+		expect_mmio(_metadata, self, 0xffc01824, true, 0x3000);
 		ASSERT_EQ(0, raw_ioctl(self->vcpu, BT86_RUN, 0));
 		ASSERT_EQ(BT86_EXIT_HLT, self->run->exit_reason);
 		GET_REGS(self->vcpu, &r);
