@@ -192,13 +192,14 @@ struct bt_cache {
 	bt_u32 tc_low;
 	bt_u32 tc_size;
 	bt_u32 tc_used;
-	bt_u32 prologue_end; /* shared routines before it survive a flush */
-	bt_u32 ind_lookup;   /* TC offset of the indirect-branch routine */
-	bt_u32 ind_miss;     /* TC offset of its call out */
-	bt_u32 window_low;   /* the per-vCPU page, as %gs sees it: offset 0 */
-	bt_u16 gs_sel;	     /* the selector of the window's segment */
-	bt_u32 gs_sel_const; /* TC offset of a copy of it (read through CS) */
-	bt_u32 checked;	     /* emit bound checks (bt/check.c) */
+	bt_u32 prologue_end;   /* shared routines before it survive a flush */
+	bt_u32 ind_lookup;     /* TC offset of the indirect-branch routine */
+	bt_u32 ind_miss;       /* TC offset of its call out */
+	bt_u32 window_low;     /* the per-vCPU page, as %gs sees it: offset 0 */
+	bt_u16 gs_sel;	       /* the selector of the window's segment */
+	bt_u32 gs_sel_const;   /* TC offset of a copy of it (read through CS) */
+	bt_u32 checked;	       /* emit bound checks (bt/check.c) */
+	bt_u32 loads_call_out; /* every inline segment load calls out */
 	struct bt_block *blocks;
 	bt_u32 nblocks, max_blocks;
 	struct bt_map *map;
@@ -247,6 +248,7 @@ void bt_kill_block(struct bt_cache *c, struct bt_block *b);
 void bt_revive(struct bt_cache *c, struct bt_block *dead,
 	       const struct bt_block *to);
 bool bt_in_tc(const struct bt_cache *c, bt_u32 addr);
+void bt_loads_call_out(struct bt_cache *c, bool on);
 
 /* translate.c */
 int bt_translate(struct bt_cache *c, const struct bt_env *env,

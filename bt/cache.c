@@ -166,7 +166,8 @@ void bt_cache_flush(struct bt_cache *c)
  * What an inline segment load checks (translate.c): SEL_HI by the
  * selector's bits 15:8 (0: every index below BT_GUEST_GDT_SLOTS, 0x200:
  * none, 0x100: the byte where they begin), SEL_CHECK by that plus bits
- * 7:0, nonzero for RPL 1 and for the monitor's indexes.  Constant.
+ * 7:0, nonzero for RPL 1 and for the monitor's indexes, or for every
+ * selector while c->loads_call_out.
  */
 static void sel_tables(struct bt_cache *c)
 {
@@ -186,11 +187,22 @@ static void sel_tables(struct bt_cache *c)
 	for (i = 0; i < 256; i++) {
 		bt_u8 rpl1 = (i & 3) == 1;
 
-		w[BT_VP_SEL_CHECK + i] = rpl1;
+		w[BT_VP_SEL_CHECK + i] = rpl1 || c->loads_call_out;
 		w[BT_VP_SEL_CHECK + 0x100 + i] =
-			rpl1 || ((first & 0xff00) | i) >= first;
+			rpl1 || ((first & 0xff00) | i) >= first ||
+			c->loads_call_out;
 		w[BT_VP_SEL_CHECK + 0x200 + i] = 1;
 	}
+}
+
+/*
+ * Every inline segment load calls out (@on), so that the monitor sees
+ * each one first (monitor/desc_lazy.c), or only those SEL_CHECK picks.
+ */
+void bt_loads_call_out(struct bt_cache *c, bool on)
+{
+	c->loads_call_out = on;
+	sel_tables(c);
 }
 
 void bt_cache_init(struct bt_cache *c)

@@ -368,6 +368,9 @@ struct bt86_xdesc {
 	u64 ldt_user[SHADOW_LDT_SLOTS / 64 / 64];
 	/* CS SS DS ES FS GS as the monitor loaded them for guest code */
 	u16 hw_sel[6];
+	/* the lazy GDT (monitor/desc_lazy.c) */
+	u32 lazy;   /* its frames are not traced now */
+	u32 misses; /* writes in a row to its frames that missed it */
 };
 
 struct bt86_xdata {

@@ -49,6 +49,9 @@ struct bt_meta {
 	u32 code_lhash[BT_CODE_HASH];
 	u32 code_ghash[BT_CODE_HASH];
 	struct bt_code_page code[BT_CODE_PAGES];
+	/* the lazy GDT (desc_lazy.c): as derived, and as read now */
+	u64 gdt_seen[GUEST_GDT_SLOTS];
+	u64 gdt_now[GUEST_GDT_SLOTS];
 };
 
 static inline struct bt_meta *bt_meta(const struct bt86_xdata *x)

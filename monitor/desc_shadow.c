@@ -128,6 +128,28 @@ static void trace_new(struct bt86_xdata *x, const struct bt86_desc_trace *t)
 			trace_add(x, t->gfn[i], TRACE_DESC);
 }
 
+/* Does @gfn hold part of the GDT, and none of the LDT? */
+bool desc_gdt_only_frame(struct bt86_xdata *x, u32 gfn)
+{
+	return in_table(&x->desc.gdt, gfn) && !in_table(&x->desc.ldt, gfn);
+}
+
+/* The GDT's frames traced (@on) or not (desc_lazy.c); the LDT's stay. */
+void desc_trace_gdt(struct bt86_xdata *x, bool on)
+{
+	const struct bt86_desc_trace *t = &x->desc.gdt;
+	unsigned int i;
+
+	for (i = 0; i < t->npages; i++) {
+		if (t->gfn[i] == NO_FRAME || in_table(&x->desc.ldt, t->gfn[i]))
+			continue;
+		if (on)
+			trace_add(x, t->gfn[i], TRACE_DESC);
+		else
+			trace_del(x, t->gfn[i], TRACE_DESC);
+	}
+}
+
 /*
  * Trace the frames of the guest's GDT and LDT as they are mapped now;
  * true if any of them changed (the slots over them must be derived again).
@@ -135,8 +157,12 @@ static void trace_new(struct bt86_xdata *x, const struct bt86_desc_trace *t)
 static bool retrace(struct bt86_xdata *x)
 {
 	const struct bt86_dtable *gdt = &x->sregs.gdt;
-	struct bt86_desc_trace old_gdt = x->desc.gdt, old_ldt = x->desc.ldt;
+	struct bt86_desc_trace old_gdt, old_ldt;
 	u32 ldt_limit = x->desc.ldt_slots * 8 - 1;
+
+	desc_lazy_leave(x); /* the frames may change: traced, and exact */
+	old_gdt = x->desc.gdt;
+	old_ldt = x->desc.ldt;
 
 	table_frames(x, &x->desc.gdt, true, gdt->base,
 		     gdt->limit < GUEST_GDT_TRACE_LIMIT
@@ -188,14 +214,15 @@ void desc_invlpg(struct bt86_xdata *x, u32 lin)
  * Guest-physical bytes [gpa, gpa + len) of table @t (@ti: 0 for the GDT,
  * 4 for the LDT) may have changed: derive the shadow slots over them again.
  */
-static void rederive(struct bt86_xdata *x, const struct bt86_desc_trace *t,
+static bool rederive(struct bt86_xdata *x, const struct bt86_desc_trace *t,
 		     u16 ti, u64 gpa, u32 len)
 {
 	u64 end = gpa + len; /* exclusive */
 	unsigned int k;
+	bool hit = false;
 
 	if (!t->npages || (end - 1) >> 12 < t->lo || gpa >> 12 > t->hi)
-		return;
+		return false;
 	for (k = 0; k < t->npages; k++) {
 		u64 page = (u64)t->gfn[k] << 12;
 		u64 from = gpa > page ? gpa : page;
@@ -213,9 +240,11 @@ static void rederive(struct bt86_xdata *x, const struct bt86_desc_trace *t,
 			first = 0;
 		if (last > (long)t->limit)
 			last = t->limit;
+		hit = true;
 		for (slot = first / 8; slot <= last / 8; slot++)
 			vcpu_resync_slot(x, (u16)(slot << 3) | ti);
 	}
+	return hit;
 }
 
 /*
@@ -224,10 +253,13 @@ static void rederive(struct bt86_xdata *x, const struct bt86_desc_trace *t,
  */
 void desc_written(struct bt86_xdata *x, u64 gpa, u32 len)
 {
+	bool hit;
+
 	if (!len)
 		return;
-	rederive(x, &x->desc.gdt, 0, gpa, len);
-	rederive(x, &x->desc.ldt, 4, gpa, len);
+	hit = rederive(x, &x->desc.gdt, 0, gpa, len);
+	hit |= rederive(x, &x->desc.ldt, 4, gpa, len);
+	desc_lazy_note(x, (u32)(gpa >> 12), hit);
 }
 
 /* The shadow LDT's system descriptor: 16 bytes, type 2, DPL 0, present. */

@@ -85,6 +85,7 @@ static long resume_guest(struct bt86_xdata *x)
 	x->v.step = x->v.shadow &&
 		    (x->v.irq_vector != XIRQ_NONE || x->v.irq_window);
 	bt_prepare(x);
+	desc_lazy_update(x);
 	truncate_before_entry(x);
 	vcpu_sync_to_hw(x);
 	x->stats.tsc_resume = rdtsc();
@@ -96,6 +97,8 @@ static long monitor_enter(struct bt86_xdata *x)
 	if (!x->state_loaded)
 		vcpu_load(x);
 	shadow_enter(x);
+	if (!desc_lazy_sync(x))
+		desc_lazy_leave(x);
 	emulate_complete(x);
 	return resume_guest(x);
 }
@@ -121,6 +124,9 @@ static long monitor_trap(struct bt86_xdata *x)
 	vcpu_sync_from_hw(x);
 	truncate_after_trap(x);
 	trace_trap(x);
+	/* A lazy GDT (desc_lazy.c): the shadow follows it before anything. */
+	if (!desc_lazy_sync(x))
+		desc_lazy_leave(x);
 	/*
 	 * A host event: nothing to emulate.  It may have come before the
 	 * instruction after an STI ran, so an interrupt shadow stays.

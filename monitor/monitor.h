@@ -11,6 +11,7 @@
  *                frame, and the shadow GDT and LDT
  *   desc_shadow.c  the shadow tables kept exact as the guest writes its
  *                own (traced pages, shadow/trace.c), and LDTR
+ *   desc_lazy.c  the GDT untraced while a write flood misses it (BT mode)
  *   segment.c    guest descriptors: fetching, checking, loading segments
  *   deliver.c    exceptions and interrupts through the guest's IDT, and
  *                double and triple faults
@@ -169,6 +170,14 @@ void desc_remapped(struct bt86_xdata *x);
 void desc_invlpg(struct bt86_xdata *x, u32 lin);
 void desc_written(struct bt86_xdata *x, u64 gpa, u32 len);
 void desc_load_ldtr(struct bt86_xdata *x);
+bool desc_gdt_only_frame(struct bt86_xdata *x, u32 gfn);
+void desc_trace_gdt(struct bt86_xdata *x, bool on);
+
+/* desc_lazy.c */
+void desc_lazy_note(struct bt86_xdata *x, u32 gfn, bool hit);
+bool desc_lazy_sync(struct bt86_xdata *x);
+void desc_lazy_leave(struct bt86_xdata *x);
+void desc_lazy_update(struct bt86_xdata *x);
 
 /* deliver.c */
 long deliver_event(struct bt86_xdata *x, u32 vector, enum event_kind kind,

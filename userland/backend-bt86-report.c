@@ -134,6 +134,7 @@ static void print_bt_stats(FILE *f, const struct bt86_bt_stats *bt)
 	fprintf(f, "    %-25s %12llu, now at %08llx\n", "window moves",
 		(unsigned long long)bt->relocations,
 		(unsigned long long)bt->window);
+	print_u64(f, "GDT made lazy", bt->lazy_gdt);
 }
 
 /* Shadow paging's counters (docs/shadow-paging.md, "Statistics"). */

@@ -188,7 +188,8 @@ struct bt86_bt_stats {
 	__u64 native_steps; /* guest ring-0 instructions run natively, alone */
 	__u64 refused;	    /* instructions the translator would not copy */
 	__u64 relocations;  /* the window moved out of the guest's mappings */
-	__u64 window; /* where it is now: its first guest linear address */
+	__u64 window;	/* where it is now: its first guest linear address */
+	__u64 lazy_gdt; /* times the GDT stopped being traced (a write flood) */
 };
 
 /* bt86_bt_stats.callouts[] */

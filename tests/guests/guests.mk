@@ -6,7 +6,7 @@
 # tests/guests/lib/ (see docs/adding-a-guest.md).  Included by the top
 # Makefile, which sets O.
 
-GUESTS		:= hello portio pit exceptions demo bench_pio bench_cpu sensitive usermode hostile smc btfault segload difftest cpumodel window paging_basic paging relocate pae aspace churn bench_paging descriptors cx8flags
+GUESTS		:= hello portio pit exceptions demo bench_pio bench_cpu sensitive usermode hostile smc btfault segload difftest cpumodel window paging_basic paging relocate pae aspace churn bench_paging descriptors cx8flags gdtshare
 
 GUEST_CC	?= gcc
 GUEST_LD	?= ld
