@@ -340,6 +340,20 @@ static void vm__report_halt(struct vm *vm)
 	       d.seg[0].sel, d.eip);
 }
 
+/* A signal stopped the VM: where the guest was tells what a hung one did. */
+static void vm__report_signal(struct vm *vm)
+{
+	const char *sig = sigabbrev_np(vm->stop.status);
+	struct cpu_dump d;
+
+	if (vm->backend.ops->get_cpu(&vm->backend, &d)) {
+		pr_msg("terminated by SIG%s", sig);
+		return;
+	}
+	pr_msg("terminated by SIG%s, the guest at %04x:%08x", sig, d.seg[0].sel,
+	       d.eip);
+}
+
 /* The exit status for the stop request, with its one line. */
 static int vm__exit_status(struct vm *vm)
 {
@@ -360,7 +374,7 @@ static int vm__exit_status(struct vm *vm)
 	case STOP_CRASH:
 		return EXIT_CRASH;
 	case STOP_SIGNAL:
-		pr_msg("terminated by SIG%s", sigabbrev_np(s->status));
+		vm__report_signal(vm);
 		return 128 + s->status;
 	case STOP_QUIT:
 		pr_msg("quit (Ctrl-A x)");
