@@ -64,42 +64,38 @@ static void load_gdt(void)
 	asm volatile("lgdt %0" : : "m"(d) : "memory");
 }
 
-/* Edit the ring-0 descriptor to @base and read FS:0 through MOV FS. */
-static uint32_t edit_mov_fs(const uint32_t *base)
+/* How edit_and_load() loads the descriptor it edited. */
+enum load {
+	BY_MOV_FS,
+	BY_POP_FS,
+	BY_MOV_DS
+};
+
+/*
+ * Edit the ring-0 descriptor to @base, load it at once (@how) and read
+ * the first dword of its segment; the register goes back to what it held.
+ */
+static uint32_t edit_and_load(const uint32_t *base, enum load how)
 {
 	uint32_t v;
 
 	shared.gdt[G_K] = data_desc(base, 0);
-	asm volatile("mov %1, %%fs\n\tmov %%fs:0, %0\n\tmov %2, %%fs"
-		     : "=&r"(v)
-		     : "r"(KSEL), "r"(0)
-		     : "memory");
-	return v;
-}
-
-/* The same through POP FS. */
-static uint32_t edit_pop_fs(const uint32_t *base)
-{
-	uint32_t v;
-
-	shared.gdt[G_K] = data_desc(base, 0);
-	asm volatile("push %1\n\tpop %%fs\n\tmov %%fs:0, %0\n\tmov %2, %%fs"
-		     : "=&r"(v)
-		     : "r"(KSEL), "r"(0)
-		     : "memory");
-	return v;
-}
-
-/* The same through MOV DS (DS back to flat before anything else). */
-static uint32_t edit_mov_ds(const uint32_t *base)
-{
-	uint32_t v;
-
-	shared.gdt[G_K] = data_desc(base, 0);
-	asm volatile("mov %1, %%ds\n\tmov %%ds:0, %0\n\tmov %2, %%ds"
-		     : "=&r"(v)
-		     : "r"(KSEL), "r"(SEL_KDATA)
-		     : "memory");
+	if (how == BY_MOV_FS)
+		asm volatile("mov %1, %%fs\n\tmov %%fs:0, %0\n\tmov %2, %%fs"
+			     : "=&r"(v)
+			     : "r"(KSEL), "r"(0)
+			     : "memory");
+	else if (how == BY_POP_FS)
+		asm volatile(
+			"push %1\n\tpop %%fs\n\tmov %%fs:0, %0\n\tmov %2, %%fs"
+			: "=&r"(v)
+			: "r"(KSEL), "r"(0)
+			: "memory");
+	else
+		asm volatile("mov %1, %%ds\n\tmov %%ds:0, %0\n\tmov %2, %%ds"
+			     : "=&r"(v)
+			     : "r"(KSEL), "r"(SEL_KDATA)
+			     : "memory");
 	return v;
 }
 
@@ -136,19 +132,19 @@ static int ring3_read(void *arg)
 static void ring0_tests(const char *when)
 {
 	churn();
-	ok_eq(edit_mov_fs(&cells[1]), 0xce110001,
+	ok_eq(edit_and_load(&cells[1], BY_MOV_FS), 0xce110001,
 	      "%s: MOV FS right after an edit uses it", when);
 	churn();
-	ok_eq(edit_pop_fs(&cells[2]), 0xce110002,
+	ok_eq(edit_and_load(&cells[2], BY_POP_FS), 0xce110002,
 	      "%s: POP FS right after an edit uses it", when);
 	churn();
-	ok_eq(edit_mov_ds(&cells[3]), 0xce110003,
+	ok_eq(edit_and_load(&cells[3], BY_MOV_DS), 0xce110003,
 	      "%s: MOV DS right after an edit uses it", when);
 	churn();
 	ok_eq(edit_not_present(), KSEL,
 	      "%s: a descriptor made not present: #NP(selector)", when);
 	churn();
-	ok_eq(edit_mov_fs(&cells[0]), 0xce110000,
+	ok_eq(edit_and_load(&cells[0], BY_MOV_FS), 0xce110000,
 	      "%s: present again, loaded at once", when);
 }
 
@@ -171,7 +167,7 @@ int main(void)
 	ok_eq(user_run(ring3_read, NULL), 0xce110002,
 	      "paging off: ring 3 loads the descriptor ring 0 just edited");
 	churn();
-	ok_eq(edit_mov_fs(&cells[3]), 0xce110003,
+	ok_eq(edit_and_load(&cells[3], BY_MOV_FS), 0xce110003,
 	      "paging off: back from ring 3, an edit and a load");
 
 	pd = paging_init();
@@ -179,7 +175,7 @@ int main(void)
 	ring0_tests("paging on");
 	churn();
 	write_cr3(read_cr3());
-	ok_eq(edit_mov_fs(&cells[1]), 0xce110001,
+	ok_eq(edit_and_load(&cells[1], BY_MOV_FS), 0xce110001,
 	      "paging on: after MOV CR3, an edit and a load");
 	churn();
 	ok_eq(shared.data[5] != 0, 1, "the data next to the table was written");
