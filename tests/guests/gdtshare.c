@@ -16,6 +16,7 @@
  */
 #include "guest.h"
 #include "pgtable.h"
+#include "pic.h"
 
 #define NR_TESTS 14
 
@@ -154,6 +155,7 @@ int main(void)
 	int i;
 
 	ktap_plan(NR_TESTS);
+	pic_init(); /* ring 3 runs with IF set: no IRQ on an exception vector */
 	user_init();
 	for (i = 0; i < GDT_ENTRIES; i++)
 		shared.gdt[i] = gdt[i];
