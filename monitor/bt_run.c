@@ -136,6 +136,19 @@ void bt_sync_from_hw(struct bt86_xdata *x)
 		x->bt.rip = (u32)x->rip;
 		return;
 	}
+	/*
+	 * A call out's INT reached by a step or a host interrupt, not run
+	 * yet: the sequence before it may have changed the window already
+	 * (a POPFD sets VIF before it calls out), so the guest is not at an
+	 * instruction boundary.  Step on into the call out, which finishes
+	 * the instruction; an interrupt delivered here would come before the
+	 * POPFD with its IF.
+	 */
+	if (m->kind == BT_MAP_CALLOUT && x->vector != BT_CALLOUT_VECTOR) {
+		x->bt.midseq = 1;
+		x->bt.rip = (u32)x->rip;
+		return;
+	}
 	x->bt.midseq = 0;
 	x->bt.kind = m->kind;
 	x->bt.arg = m->arg;
