@@ -90,8 +90,8 @@
 #define BT_TC_SIZE	0x200000
 /*
  * The metadata: block descriptors and the map are about seven times the
- * TC they describe (docs/translator.md, "Sizes"), so that the TC, not
- * the map, is what fills first.
+ * TC they describe (docs/translator.md, "Flush when full"), so that the
+ * TC, not the map, is what fills first.
  */
 #define BT_META_SIZE 0x1000000
 
