@@ -148,19 +148,21 @@ struct bt_block {
 
 /* Counters (docs/launcher.md, "Reading --stats"). */
 struct bt_stats {
-	bt_u64 blocks;	     /* blocks translated */
-	bt_u64 insns;	     /* guest instructions translated */
-	bt_u64 lookups;	     /* monitor lookups of a guest EIP */
-	bt_u64 lookup_hits;  /* ... that found a translation */
-	bt_u64 chained;	     /* direct branches patched to their target */
-	bt_u64 ind_misses;   /* indirect branches the fast table missed */
-	bt_u64 callouts[8];  /* by enum bt_callout_kind */
-	bt_u64 invalidated;  /* blocks invalidated by writes to their code */
-	bt_u64 write_faults; /* guest writes to pages holding translations */
-	bt_u64 retranslated; /* instructions made callouts after faulting */
-	bt_u64 flushes;	     /* the TC filled up and was emptied */
-	bt_u64 native_steps; /* guest instructions run natively, one by one */
-	bt_u64 refused;	     /* instructions the translator would not copy */
+	bt_u64 blocks;	      /* blocks translated */
+	bt_u64 insns;	      /* guest instructions translated */
+	bt_u64 lookups;	      /* monitor lookups of a guest EIP */
+	bt_u64 lookup_hits;   /* ... that found a translation */
+	bt_u64 chained;	      /* direct branches patched to their target */
+	bt_u64 ind_misses;    /* indirect branches the fast table missed */
+	bt_u64 callouts[8];   /* by enum bt_callout_kind */
+	bt_u64 invalidated;   /* blocks invalidated by writes to their code */
+	bt_u64 write_faults;  /* guest writes to pages holding translations */
+	bt_u64 retranslated;  /* instructions made callouts after faulting */
+	bt_u64 flushes;	      /* the TC filled up and was emptied */
+	bt_u64 native_steps;  /* guest instructions run natively, one by one */
+	bt_u64 refused;	      /* instructions the translator would not copy */
+	bt_u64 slots_checked; /* code slots walked at TLB flushes (bt_pages.c) */
+	bt_u64 slots_kept;    /* ... and kept without a walk */
 };
 
 /* What a block's translation calls out for (bt_stats.callouts). */

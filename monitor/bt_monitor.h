@@ -23,12 +23,37 @@ struct bt_code_page {
 	u32 gfn;
 	u32 lnext, gnext; /* hash chains by linear page and by frame */
 	u32 uprev, unext; /* the records in use, oldest first; free list */
+	u32 slot, sprev, snext; /* its slot, and the slot's records */
+};
+
+/*
+ * The records grouped by 2 MiB slot of linear space (the reach of a PAE
+ * PDE, half a 32-bit one), with the directory entries under which every
+ * record of the slot was last found mapping its frame (bt_pages.c).
+ */
+#define BT_CODE_SLOTS 64
+#define BT_SLOT_PATHS 4
+#define BT_SLOT_SHIFT 21
+
+struct bt_code_path {
+	u64 pde;  /* shadow_dir_entry() */
+	u32 leaf; /* the page table they name, traced; SH_NO_TABLE: none */
+	u32 valid;
+};
+
+struct bt_code_slot {
+	u32 base;  /* lin >> BT_SLOT_SHIFT */
+	u32 first; /* its records */
+	u32 nrec, nglobal;
+	u32 next_path; /* the one a new path replaces */
+	struct bt_code_path path[BT_SLOT_PATHS];
 };
 
 /* bt_code_tlb(): what a TLB flush drops */
 #define BT_TLB_PAGE	 0 /* INVLPG of one page */
 #define BT_TLB_NONGLOBAL 1 /* MOV to CR3 */
-#define BT_TLB_ALL	 2 /* paging mode changes, CR4.PGE */
+#define BT_TLB_ALL	 2 /* CR4.PGE toggled */
+#define BT_TLB_MODE	 3 /* paging mode changes: entries mean other things */
 
 /* Write faults at one EIP before its instruction becomes a call out. */
 #define BT_HOT_FAULTS 3
@@ -49,6 +74,7 @@ struct bt_meta {
 	u32 code_lhash[BT_CODE_HASH];
 	u32 code_ghash[BT_CODE_HASH];
 	struct bt_code_page code[BT_CODE_PAGES];
+	struct bt_code_slot code_slot[BT_CODE_SLOTS];
 	/* the lazy GDT (desc_lazy.c): as derived, and as read now */
 	u64 gdt_seen[GUEST_GDT_SLOTS];
 	u64 gdt_now[GUEST_GDT_SLOTS];

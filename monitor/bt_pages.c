@@ -20,6 +20,15 @@
  *     at INVLPG for its page, at CR3 writes unless it was global, at mode
  *     changes always.  A record whose linear page no longer maps its frame
  *     goes, with the translations of that linear page.
+ *   - Checking every record at every CR3 write costs a guest walk each: a
+ *     kernel whose own mappings are not global (Linux with page-table
+ *     isolation) would pay ~1000 walks per system call.  So the records
+ *     are grouped by 2 MiB slot, and a slot remembers the page-directory
+ *     entries (sh_dir_entry()) through which all its records were found
+ *     mapped, and traces the page tables those entries name.  An address
+ *     space whose entry is one of them maps the slot alike as long as that
+ *     table is not written (a write forgets the entry), so its records
+ *     need no walk: a CR3 write costs one PDE read per slot.
  *
  * With guest paging off a linear page is its own frame and records never
  * go stale.  When the records run out, the oldest goes with its
@@ -93,6 +102,98 @@ static bool gfn_recorded(struct bt_meta *m, u32 gfn)
 	return false;
 }
 
+/* Is a remembered path of a slot in use naming page table @gfn? */
+static bool leaf_named(struct bt_meta *m, u32 gfn)
+{
+	u32 i, k;
+
+	for (i = 0; i < BT_CODE_SLOTS; i++) {
+		struct bt_code_slot *sl = &m->code_slot[i];
+
+		for (k = 0; sl->nrec && k < BT_SLOT_PATHS; k++)
+			if (sl->path[k].valid && sl->path[k].leaf == gfn)
+				return true;
+	}
+	return false;
+}
+
+/* Does frame @gfn still need TRACE_CODE: code in it, or a path's table? */
+static bool frame_needed(struct bt_meta *m, u32 gfn)
+{
+	return gfn_recorded(m, gfn) || leaf_named(m, gfn);
+}
+
+static void path_forget(struct bt86_xdata *x, struct bt_code_path *p)
+{
+	p->valid = 0;
+	if (p->leaf != SH_NO_TABLE && !frame_needed(bt_meta(x), p->leaf))
+		trace_del(x, p->leaf, TRACE_CODE);
+}
+
+/* Forget the paths of @sl, but the one through @keep if @keep_one. */
+static void slot_forget_paths(struct bt86_xdata *x, struct bt_code_slot *sl,
+			      bool keep_one, u64 keep)
+{
+	u32 k;
+
+	for (k = 0; k < BT_SLOT_PATHS; k++) {
+		struct bt_code_path *p = &sl->path[k];
+
+		if (p->valid && !(keep_one && p->pde == keep))
+			path_forget(x, p);
+	}
+}
+
+/*
+ * Every record of @sl maps its frame through directory entry @pde (naming
+ * table @leaf): remember it, and trace the table so that a write to it
+ * forgets it.
+ */
+static void path_remember(struct bt86_xdata *x, struct bt_code_slot *sl,
+			  u64 pde, u32 leaf)
+{
+	struct bt_code_path *p = &sl->path[sl->next_path];
+
+	if (leaf != SH_NO_TABLE && !guest_gfn_ram(x, leaf))
+		return; /* a table outside RAM cannot be traced */
+	sl->next_path = (sl->next_path + 1) % BT_SLOT_PATHS;
+	if (p->valid)
+		path_forget(x, p);
+	p->pde = pde;
+	p->leaf = leaf;
+	p->valid = 1;
+	if (leaf != SH_NO_TABLE)
+		trace_add(x, leaf, TRACE_CODE);
+}
+
+static bool path_known(const struct bt_code_slot *sl, u64 pde)
+{
+	u32 k;
+
+	for (k = 0; k < BT_SLOT_PATHS; k++)
+		if (sl->path[k].valid && sl->path[k].pde == pde)
+			return true;
+	return false;
+}
+
+static void slot_unlink(struct bt86_xdata *x, u32 i)
+{
+	struct bt_meta *m = bt_meta(x);
+	struct bt_code_page *r = rec(m, i);
+	struct bt_code_slot *sl = &m->code_slot[r->slot];
+
+	if (r->sprev != CODE_NONE)
+		rec(m, r->sprev)->snext = r->snext;
+	else
+		sl->first = r->snext;
+	if (r->snext != CODE_NONE)
+		rec(m, r->snext)->sprev = r->sprev;
+	sl->nrec--;
+	sl->nglobal -= r->lin & 1;
+	if (!sl->nrec)
+		slot_forget_paths(x, sl, false, 0);
+}
+
 /* Forget record @i (its translations are gone or going). */
 static void drop(struct bt86_xdata *x, u32 i)
 {
@@ -102,6 +203,7 @@ static void drop(struct bt86_xdata *x, u32 i)
 
 	chain_remove(m, &m->code_lhash[lin_bucket(r->lin)], i, true);
 	chain_remove(m, &m->code_ghash[gfn_bucket(gfn)], i, false);
+	slot_unlink(x, i);
 	if (r->uprev != CODE_NONE)
 		rec(m, r->uprev)->unext = r->unext;
 	else
@@ -112,7 +214,7 @@ static void drop(struct bt86_xdata *x, u32 i)
 		m->code_last = r->uprev;
 	r->unext = m->code_free;
 	m->code_free = i;
-	if (!gfn_recorded(m, gfn))
+	if (!frame_needed(m, gfn))
 		trace_del(x, gfn, TRACE_CODE);
 }
 
@@ -149,20 +251,100 @@ static u32 take(struct bt86_xdata *x, u32 keep_lo, u32 keep_hi)
 	return i;
 }
 
+/* Drop every record of slot @si, with its translations. */
+static void slot_drop(struct bt86_xdata *x, u32 si)
+{
+	struct bt_code_slot *sl = &bt_meta(x)->code_slot[si];
+
+	while (sl->nrec)
+		drop_code(x, sl->first);
+}
+
+/*
+ * The slot for linear page @lin; when all are in use, the one with the
+ * fewest records outside [keep_lo, keep_hi) goes (none can be in use by
+ * a block that spans at most two pages).
+ */
+static u32 slot_get(struct bt86_xdata *x, u32 lin, u32 keep_lo, u32 keep_hi)
+{
+	struct bt_meta *m = bt_meta(x);
+	u32 i, free = CODE_NONE, fewest = CODE_NONE;
+	struct bt_code_slot *sl;
+
+	for (i = 0; i < BT_CODE_SLOTS; i++) {
+		u64 lo = (u64)m->code_slot[i].base << BT_SLOT_SHIFT;
+		u64 hi = lo + (1u << BT_SLOT_SHIFT);
+
+		sl = &m->code_slot[i];
+		if (!sl->nrec) {
+			if (free == CODE_NONE)
+				free = i;
+		} else if (sl->base == lin >> BT_SLOT_SHIFT) {
+			return i;
+		} else if ((hi <= keep_lo || lo >= keep_hi) &&
+			   (fewest == CODE_NONE ||
+			    sl->nrec < m->code_slot[fewest].nrec)) {
+			fewest = i;
+		}
+	}
+	if (free == CODE_NONE) {
+		if (fewest == CODE_NONE)
+			return CODE_NONE;
+		slot_drop(x, fewest);
+		free = fewest;
+	}
+	sl = &m->code_slot[free];
+	sl->base = lin >> BT_SLOT_SHIFT;
+	sl->first = CODE_NONE;
+	sl->nglobal = 0;
+	sl->next_path = 0;
+	return free;
+}
+
+/*
+ * Record @i joins the slot of its page.  Its mapping is the one in use
+ * now: remembered paths other than the current one never checked it.
+ */
+static void slot_link(struct bt86_xdata *x, u32 i, u32 si)
+{
+	struct bt_meta *m = bt_meta(x);
+	struct bt_code_page *r = rec(m, i);
+	struct bt_code_slot *sl = &m->code_slot[si];
+	u64 pde;
+	u32 leaf;
+
+	r->slot = si;
+	r->sprev = CODE_NONE;
+	r->snext = sl->first;
+	if (sl->first != CODE_NONE)
+		rec(m, sl->first)->sprev = i;
+	sl->first = i;
+	sl->nrec++;
+	sl->nglobal += r->lin & 1;
+	if (shadow_dir_entry(x, r->lin & ~0xfffu, &pde, &leaf))
+		slot_forget_paths(x, sl, true, pde);
+	else
+		slot_forget_paths(x, sl, false, 0);
+}
+
 static void add(struct bt86_xdata *x, u32 lin, u32 gfn, bool global,
 		const struct bt_block *b)
 {
 	struct bt_meta *m = code_meta(x);
 	struct bt_code_page *r;
-	u32 i;
+	u32 i, si;
 
 	for (i = m->code_lhash[lin_bucket(lin)]; i != CODE_NONE;
 	     i = rec(m, i)->lnext)
 		if ((rec(m, i)->lin & ~0xfffu) == lin && rec(m, i)->gfn == gfn)
 			return;
+	/* neither can fail: a block spans at most two pages */
+	si = slot_get(x, lin, b->lin_start & ~0xfffu, b->lin_end);
+	if (si == CODE_NONE)
+		return;
 	i = take(x, b->lin_start & ~0xfffu, b->lin_end);
 	if (i == CODE_NONE)
-		return; /* cannot happen: a block spans at most two pages */
+		return;
 	r = rec(m, i);
 	r->lin = lin | global;
 	r->gfn = gfn;
@@ -177,6 +359,7 @@ static void add(struct bt86_xdata *x, u32 lin, u32 gfn, bool global,
 	else
 		m->code_used = i;
 	m->code_last = i;
+	slot_link(x, i, si);
 	trace_add(x, gfn, TRACE_CODE);
 }
 
@@ -205,6 +388,21 @@ void bt_untrace_all(struct bt86_xdata *x)
 		drop(x, m->code_used);
 }
 
+/* Page table @gfn is about to be written: the paths naming it go. */
+static void forget_leaf(struct bt86_xdata *x, u32 gfn)
+{
+	struct bt_meta *m = bt_meta(x);
+	u32 i, k;
+
+	for (i = 0; i < BT_CODE_SLOTS; i++) {
+		struct bt_code_slot *sl = &m->code_slot[i];
+
+		for (k = 0; sl->nrec && k < BT_SLOT_PATHS; k++)
+			if (sl->path[k].valid && sl->path[k].leaf == gfn)
+				path_forget(x, &sl->path[k]);
+	}
+}
+
 /*
  * Guest frame @gfn is about to be written: drop the translations of every
  * linear page recorded with it.  True if there were any.
@@ -225,6 +423,7 @@ bool bt_code_write_gfn(struct bt86_xdata *x, u32 gfn)
 		drop_code(x, i);
 		hit = true;
 	}
+	forget_leaf(x, gfn);
 	return hit;
 }
 
@@ -250,34 +449,95 @@ bool bt_code_write(struct bt86_xdata *x, u32 lin, u32 len)
 	return hit;
 }
 
+/* Does record @r's linear page still map its frame, as a fetch? */
+static bool still_mapped(struct bt86_xdata *x, const struct bt_code_page *r)
+{
+	u64 gpa;
+
+	return !guest_lin_to_phys(x, r->lin & ~0xfffu, SH_ACC_FETCH, &gpa,
+				  NULL) &&
+	       gpa >> 12 == r->gfn;
+}
+
+/* INVLPG of @lin: its records are checked again. */
+static void tlb_page(struct bt86_xdata *x, u32 lin)
+{
+	struct bt_meta *m = bt_meta(x);
+	u32 i, next;
+
+	for (i = m->code_lhash[lin_bucket(lin)]; i != CODE_NONE; i = next) {
+		next = rec(m, i)->lnext;
+		if ((rec(m, i)->lin & ~0xfffu) == (lin & ~0xfffu) &&
+		    !still_mapped(x, rec(m, i)))
+			drop_code(x, i);
+	}
+}
+
+/*
+ * A flush of every entry (of every non-global one with @nonglobal) for
+ * slot @sl: nothing to do if the directory entry now is a remembered
+ * one; else its records are checked, and the entry remembered if all of
+ * them map their frames.  A global record that does not stays through a
+ * CR3 write, as its TLB entry would, and the entry is not remembered.
+ */
+static void tlb_slot(struct bt86_xdata *x, struct bt_code_slot *sl,
+		     bool nonglobal)
+{
+	struct bt_meta *m = bt_meta(x);
+	bool paging, all = true;
+	u64 pde;
+	u32 i, next, leaf;
+
+	if (nonglobal && sl->nglobal == sl->nrec)
+		return;
+	paging = shadow_dir_entry(x, sl->base << BT_SLOT_SHIFT, &pde, &leaf);
+	if (paging && path_known(sl, pde)) {
+		m->cache.stats.slots_kept++;
+		return;
+	}
+	m->cache.stats.slots_checked++;
+	for (i = sl->first; i != CODE_NONE; i = next) {
+		struct bt_code_page *r = rec(m, i);
+
+		next = r->snext;
+		if (still_mapped(x, r))
+			continue;
+		if (nonglobal && (r->lin & 1))
+			all = false;
+		else
+			drop_code(x, i);
+	}
+	if (paging && sl->nrec && all)
+		path_remember(x, sl, pde, leaf);
+}
+
 /*
  * What a TLB flush would drop (shadow/mmu.c): the records of linear page
  * @lin (BT_TLB_PAGE), of every page but global ones (BT_TLB_NONGLOBAL) or
- * of every page (BT_TLB_ALL) whose mapping changed go, with their
- * translations.
+ * of every page (BT_TLB_ALL, BT_TLB_MODE) whose mapping changed go, with
+ * their translations.  After a mode change the same entries mean other
+ * things: no remembered path holds.
  */
 void bt_code_tlb(struct bt86_xdata *x, u32 lin, unsigned int how)
 {
 	struct bt_meta *m;
-	u32 i, next;
-	u64 gpa;
+	u32 i;
 
 	if (!x->bt.ready)
 		return;
 	m = code_meta(x);
-	for (i = m->code_used; i != CODE_NONE; i = next) {
-		struct bt_code_page *r = rec(m, i);
+	if (how == BT_TLB_PAGE) {
+		tlb_page(x, lin);
+		return;
+	}
+	for (i = 0; i < BT_CODE_SLOTS; i++) {
+		struct bt_code_slot *sl = &m->code_slot[i];
 
-		next = r->unext;
-		if (how == BT_TLB_PAGE && (r->lin & ~0xfffu) != (lin & ~0xfffu))
+		if (!sl->nrec)
 			continue;
-		if (how == BT_TLB_NONGLOBAL && (r->lin & 1))
-			continue;
-		if (!guest_lin_to_phys(x, r->lin & ~0xfffu, SH_ACC_FETCH, &gpa,
-				       NULL) &&
-		    gpa >> 12 == r->gfn)
-			continue;
-		drop_code(x, i);
+		if (how == BT_TLB_MODE)
+			slot_forget_paths(x, sl, false, 0);
+		tlb_slot(x, sl, how == BT_TLB_NONGLOBAL);
 	}
 }
 

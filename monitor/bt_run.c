@@ -408,5 +408,7 @@ void bt_export_stats(struct bt86_xdata *x)
 	s->flushes = c->stats.flushes;
 	s->native_steps = c->stats.native_steps;
 	s->refused = c->stats.refused;
+	s->slots_checked = c->stats.slots_checked;
+	s->slots_kept = c->stats.slots_kept;
 	s->window = x->bt.window_low; /* relocations: window.c counts them */
 }

@@ -411,7 +411,7 @@ static long mode_changed(struct bt86_xdata *x)
 		return stop(x, BT86_SHADOW_BUG, 0);
 	set_hw_cr4(x);
 	if (x->bt.enabled)
-		bt_code_tlb(x, 0, BT_TLB_ALL);
+		bt_code_tlb(x, 0, BT_TLB_MODE);
 	desc_remapped(x);
 	return 0;
 }
@@ -477,6 +477,16 @@ bool shadow_peek(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
 	*gpa = w.gpa;
 	if (global)
 		*global = w.global;
+	return true;
+}
+
+bool shadow_dir_entry(struct bt86_xdata *x, u32 lin, u64 *pde, u32 *leaf)
+{
+	struct sh_state *s = sh_state(x);
+
+	if (!s->active)
+		return false;
+	*pde = sh_dir_entry(&s->env, &s->paging, lin, leaf);
 	return true;
 }
 
@@ -937,8 +947,11 @@ fault_t shadow_set_cr4(struct bt86_xdata *x, u32 cr4)
 		/* Global pages flushed: nothing the shadow keeps is stale. */
 		sync_paging(x);
 		set_hw_cr4(x);
+		/* SMEP changes which fetches a mapping allows (SDM 3A §4.6) */
 		if (x->bt.enabled)
-			bt_code_tlb(x, 0, BT_TLB_ALL);
+			bt_code_tlb(x, 0,
+				    (old ^ cr4) & SH_CR4_SMEP ? BT_TLB_MODE
+							      : BT_TLB_ALL);
 	}
 	return 0;
 }

@@ -55,6 +55,12 @@ fault_t shadow_translate(struct bt86_xdata *x, u32 lin, unsigned int acc,
 bool shadow_peek(struct bt86_xdata *x, u32 lin, unsigned int acc, u64 *gpa,
 		 bool *global);
 
+/*
+ * The page-directory entry that maps @lin now and the page table it names
+ * (walk.h, sh_dir_entry()); false with guest paging off.
+ */
+bool shadow_dir_entry(struct bt86_xdata *x, u32 lin, u64 *pde, u32 *leaf);
+
 /* trace.c */
 u8 trace_flags(const struct bt86_xdata *x, u64 gfn);
 void trace_add(struct bt86_xdata *x, u32 gfn, u8 why);

@@ -177,6 +177,28 @@ bool sh_walk(const struct sh_walk_env *env, const struct sh_paging *p,
 	return walk32(env, p, lin, acc, w);
 }
 
+sh_u64 sh_dir_entry(const struct sh_walk_env *env, const struct sh_paging *p,
+		    sh_u32 lin, sh_u32 *leaf)
+{
+	sh_u64 pdpte, pde;
+
+	*leaf = SH_NO_TABLE;
+	if (p->cr4 & SH_CR4_PAE) {
+		pdpte = p->pdpte[lin >> 30];
+		if (!(pdpte & GPTE_P))
+			return 0;
+		pde = read_entry(
+			env, (pdpte & PAE_ADDR) + ((lin >> 21) & 511) * 8, 8);
+		if ((pde & GPTE_P) && !(pde & GPTE_PS))
+			*leaf = (sh_u32)((pde & PAE_ADDR) >> 12);
+		return pde;
+	}
+	pde = read_entry(env, (p->cr3 & GPTE_ADDR) + (lin >> 22) * 4, 4);
+	if ((pde & GPTE_P) && !((pde & GPTE_PS) && (p->cr4 & SH_CR4_PSE)))
+		*leaf = (sh_u32)(pde >> 12);
+	return pde;
+}
+
 bool sh_load_pdptes(const struct sh_walk_env *env, struct sh_paging *p,
 		    sh_u32 cr3)
 {

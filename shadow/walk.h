@@ -99,6 +99,20 @@ bool sh_walk(const struct sh_walk_env *env, const struct sh_paging *p,
 	     sh_u32 lin, unsigned int acc, struct sh_walk *w);
 
 /*
+ * The page-directory entry that maps @lin (0 if no PAE PDPTE register
+ * maps it: a PDPTE holds no rights, SDM 3A §4.4.1).  Two address spaces
+ * whose entries are equal map @lin's directory slot alike, wherever their
+ * directories are, for as long as the page table the entry names (*leaf,
+ * a frame number; SH_NO_TABLE for a large page or none) is not written.
+ * That lets the translator check a slot once for every address space
+ * that shares its page table, as every Linux process shares the kernel's
+ * (monitor/bt_pages.c).
+ */
+#define SH_NO_TABLE 0xffffffffu
+sh_u64 sh_dir_entry(const struct sh_walk_env *env, const struct sh_paging *p,
+		    sh_u32 lin, sh_u32 *leaf);
+
+/*
  * PAE: the four PDPTEs at @cr3 into p->pdpte; false if one that is
  * present sets a reserved bit (MOV to CR3 then raises #GP(0), SDM 3A
  * §4.4.1).

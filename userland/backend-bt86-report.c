@@ -135,6 +135,10 @@ static void print_bt_stats(FILE *f, const struct bt86_bt_stats *bt)
 		(unsigned long long)bt->relocations,
 		(unsigned long long)bt->window);
 	print_u64(f, "GDT made lazy", bt->lazy_gdt);
+	fprintf(f, "    %-25s %12llu, %.1f%% kept unwalked\n",
+		"code slots at TLB flushes",
+		(unsigned long long)(bt->slots_checked + bt->slots_kept),
+		percent(bt->slots_kept, bt->slots_checked + bt->slots_kept));
 }
 
 /* Shadow paging's counters (docs/shadow-paging.md, "Statistics"). */

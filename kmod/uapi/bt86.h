@@ -190,6 +190,9 @@ struct bt86_bt_stats {
 	__u64 relocations;  /* the window moved out of the guest's mappings */
 	__u64 window;	/* where it is now: its first guest linear address */
 	__u64 lazy_gdt; /* times the GDT stopped being traced (a write flood) */
+	/* TLB flushes: 2 MiB slots of translated code walked / kept unwalked */
+	__u64 slots_checked;
+	__u64 slots_kept;
 };
 
 /* bt86_bt_stats.callouts[] */

@@ -32,7 +32,8 @@
  *               write (global entries may survive it, 4.10.2.4), the new one
  *               after INVLPG and after toggling CR4.PGE (4.10.4.1)
  *   code        a code page remapped to other code (INVLPG, CR3 reload),
- *               two address spaces with different code at one address, code
+ *               two address spaces with different code at one address, or
+ *               sharing the page table whose code PTE changed, code
  *               rewritten through a data alias, an instruction across a page
  *               boundary: #PF at its start with CR2 = the second page, then
  *               run, then its second page remapped; an unmapped code page
@@ -594,7 +595,7 @@ static NOINLINE void test_global(void)
 static NOINLINE void test_code(void)
 {
 	uint32_t c1 = code_frame(1), c2 = code_frame(2), c3 = code_frame(3);
-	uint32_t x = T(12), alias = T(13), edge = T(15), v, n, i;
+	uint32_t x = T(12), alias = T(13), edge = T(15), v, n, i, saved;
 	uint32_t *pte = pte_slot(pd_a, x);
 	uint8_t *p1, *p2;
 
@@ -622,6 +623,30 @@ static NOINLINE void test_code(void)
 	ok_eq(n, 20,
 	      "one code address, other code in another address "
 	      "space: 10 CR3 round trips");
+
+	/*
+	 * Two address spaces sharing one page table (as every Linux process
+	 * shares the kernel's): its code PTE changed without INVLPG, then a
+	 * CR3 switch, which flushes it (4.10.4.1): the new code runs.
+	 */
+	saved = pd_b[x >> 22];
+	pd_b[x >> 22] = pd_a[x >> 22];
+	write_cr3((uint32_t)pd_b);
+	n = probe_exec(x, &v) == 0 && v == 1;
+	write_cr3((uint32_t)pd_a);
+	n += probe_exec(x, &v) == 0 && v == 1;
+	*pte = c2 | PTE_P;
+	write_cr3((uint32_t)pd_b);
+	n += probe_exec(x, &v) == 0 && v == 2;
+	*pte = c3 | PTE_P;
+	write_cr3((uint32_t)pd_a);
+	n += probe_exec(x, &v) == 0 && v == 3;
+	pd_b[x >> 22] = saved;
+	*pte = c1 | PTE_P;
+	write_cr3((uint32_t)pd_a);
+	ok_eq(n, 4,
+	      "a page table shared by two address spaces: its code PTE "
+	      "changed, then a CR3 switch: the new code runs");
 
 	/* Rewritten through a writable alias of the same frame. */
 	map_page(pd_a, alias, c1, PTE_W);
@@ -817,7 +842,7 @@ static NOINLINE void test_top(void)
 
 int main(void)
 {
-	ktap_plan(71);
+	ktap_plan(72);
 	pic_init(); /* the BIOS's PIC sends IRQ 0 to vector 8: mask it */
 	pd_a = paging_init();
 	pd_b = pd_new();

@@ -312,4 +312,41 @@ TEST(pdpte_registers)
 	EXPECT_EQ(0, w.error);
 }
 
+/*
+ * The directory entry of a slot (bt_pages.c keeps translations across
+ * address spaces whose entries are equal), and the page table it names,
+ * or none for a large page or a hole.
+ */
+TEST(dir_entry)
+{
+	struct sh_paging p = setup32(P | W, P);
+	sh_u32 leaf;
+
+	EXPECT_EQ(PT | P | W, sh_dir_entry(&env, &p, LIN, &leaf));
+	EXPECT_EQ(PT >> 12, leaf);
+	/* No A bit set, nothing written: the monitor only looks. */
+	EXPECT_EQ(0, writes);
+	/* PS without CR4.PSE still names a table; with it, none. */
+	*e32(PD + 4) = 0x00400000 | PS | P;
+	sh_dir_entry(&env, &p, LIN, &leaf);
+	EXPECT_EQ(0x400, leaf);
+	p.cr4 = SH_CR4_PSE;
+	sh_dir_entry(&env, &p, LIN, &leaf);
+	EXPECT_EQ(SH_NO_TABLE, leaf);
+	EXPECT_EQ(0, sh_dir_entry(&env, &p, 0, &leaf)); /* not present */
+	EXPECT_EQ(SH_NO_TABLE, leaf);
+
+	p = setup_pae();
+	ASSERT_TRUE(sh_load_pdptes(&env, &p, PDPT));
+	/* The PDPTE register counts, not memory (SDM 3A §4.4.1). */
+	*e64(PDPT) = 0;
+	EXPECT_EQ(PAE_PT | P | W | U, sh_dir_entry(&env, &p, PAE_LIN, &leaf));
+	EXPECT_EQ(PAE_PT >> 12, leaf);
+	sh_dir_entry(&env, &p, PAE_LIN2M, &leaf);
+	EXPECT_EQ(SH_NO_TABLE, leaf);
+	/* No PDPTE: no entry, whatever the memory there holds. */
+	EXPECT_EQ(0, sh_dir_entry(&env, &p, 0x40000000, &leaf));
+	EXPECT_EQ(SH_NO_TABLE, leaf);
+}
+
 TEST_HARNESS_MAIN
